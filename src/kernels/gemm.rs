@@ -1,0 +1,63 @@
+//! Matrix products, plain reference loops.
+
+use crate::Float;
+
+/// `c[m×n] = a[m×k] · b[k×n]`.
+///
+/// ```
+/// let a = [1.0, 2.0, 3.0, 4.0]; // 2×2
+/// let b = [1.0, 0.0, 0.0, 1.0];
+/// let mut c = [0.0; 4];
+/// keelnet::kernels::matmul(&a, &b, &mut c, 2, 2, 2);
+/// assert_eq!(c, a);
+/// ```
+pub fn matmul<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: usize) {
+    debug_assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
+    for (a_row, c_row) in a.chunks_exact(k.max(1)).zip(c.chunks_exact_mut(n.max(1))) {
+        c_row.fill(F::zero());
+        for (&a_ip, b_row) in a_row.iter().zip(b.chunks_exact(n.max(1))) {
+            for (c, &b) in c_row.iter_mut().zip(b_row) {
+                *c += a_ip * b;
+            }
+        }
+    }
+}
+
+/// `c[k×n] = a[m×k]ᵀ · b[m×n]` (a weight gradient: inputs ᵀ · output gradients).
+///
+/// ```
+/// let a = [1.0, 2.0]; // 1×2
+/// let b = [3.0];      // 1×1
+/// let mut c = [0.0; 2];
+/// keelnet::kernels::matmul_at_b(&a, &b, &mut c, 1, 2, 1);
+/// assert_eq!(c, [3.0, 6.0]);
+/// ```
+pub fn matmul_at_b<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: usize) {
+    debug_assert_eq!((a.len(), b.len(), c.len()), (m * k, m * n, k * n));
+    c.fill(F::zero());
+    for (a_row, b_row) in a.chunks_exact(k.max(1)).zip(b.chunks_exact(n.max(1))) {
+        for (&a_ip, c_row) in a_row.iter().zip(c.chunks_exact_mut(n.max(1))) {
+            for (c, &b) in c_row.iter_mut().zip(b_row) {
+                *c += a_ip * b;
+            }
+        }
+    }
+}
+
+/// `c[m×k] = a[m×n] · b[k×n]ᵀ` (an input gradient: output gradients · weightsᵀ).
+///
+/// ```
+/// let a = [1.0, 1.0]; // 1×2
+/// let b = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 3×2
+/// let mut c = [0.0; 3];
+/// keelnet::kernels::matmul_a_bt(&a, &b, &mut c, 1, 3, 2);
+/// assert_eq!(c, [3.0, 7.0, 11.0]);
+/// ```
+pub fn matmul_a_bt<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: usize) {
+    debug_assert_eq!((a.len(), b.len(), c.len()), (m * n, k * n, m * k));
+    for (a_row, c_row) in a.chunks_exact(n.max(1)).zip(c.chunks_exact_mut(k.max(1))) {
+        for (c, b_row) in c_row.iter_mut().zip(b.chunks_exact(n.max(1))) {
+            *c = a_row.iter().zip(b_row).map(|(&a, &b)| a * b).sum();
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The layer interface that every layer, and every generated network, implements.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::{ActivationKind, Batch, Float, Parameters, Shape};
+
+/// Per-step state of a training forward pass: the random source of
+/// Dropout and its kin, seeded so that a run is reproducible.
+///
+/// ```
+/// use keelnet::TrainContext;
+/// let mut ctx = TrainContext::new(42);
+/// let _ = ctx.rng();
+/// ```
+#[derive(Clone, Debug)]
+pub struct TrainContext {
+    rng: StdRng,
+}
+
+impl TrainContext {
+    /// A context whose random draws follow from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    /// The random source.
+    pub fn rng(&mut self) -> &mut StdRng {
+        &mut self.rng
+    }
+}
+
+/// A layer from samples of shape `I` to samples of shape [`Self::Output`], in
+/// element type `F`.
+///
+/// The input shape is a type parameter, so a layer accepts only the shapes it
+/// implements `Layer` for: feeding the output of a `Dense<784, 128>` into a
+/// `Dense<64, 10>` does not compile. Shape-agnostic layers (activations,
+/// Dropout) implement it for every shape.
+///
+/// All methods write into buffers the caller owns, so a training step that
+/// reuses its buffers allocates nothing:
+///
+/// - [`forward`](Self::forward) for inference;
+/// - [`forward_train`](Self::forward_train), which also fills the layer's
+///   [`Cache`](Self::Cache) with what backward needs beyond the input and
+///   output (Dropout's mask, pooling's argmax);
+/// - [`backward`](Self::backward), given the input, output and cache of that
+///   forward pass and dL/dy, writes the parameter gradients and, if asked,
+///   dL/dx.
+///
+/// ```
+/// use keelnet::{Batch, Dense, Layer, Rank1, ReLU, TrainContext};
+/// use rand::SeedableRng;
+/// let dense = Dense::<3, 2, ReLU>::new(&mut rand::rngs::StdRng::seed_from_u64(1));
+/// let x = Batch::<Rank1<3>>::from_vec(vec![1.0, 2.0, 3.0])?;
+/// let mut y = Batch::new();
+/// let mut cache = Default::default();
+/// dense.forward_train(&x, &mut y, &mut cache, &mut TrainContext::new(0));
+///
+/// let mut dy = Batch::<Rank1<2>>::from_vec(vec![1.0, -1.0])?;
+/// let mut dx = Batch::new();
+/// let mut grads = Default::default();
+/// dense.backward(&x, &y, &mut cache, &mut dy, Some(&mut dx), &mut grads);
+/// assert_eq!(dx.len(), 1);
+/// # Ok::<(), keelnet::Error>(())
+/// ```
+pub trait Layer<I: Shape, F: Float>: Parameters<F> {
+    /// The shape of one output sample.
+    type Output: Shape;
+    /// What the training forward pass keeps for backward, beyond input and output.
+    type Cache: Default + Send + Sync;
+    /// The activation the layer ends in; [`Linear`](crate::Linear) if none.
+    const ACTIVATION: ActivationKind = ActivationKind::Linear;
+
+    /// Inference: `y` is resized to `x.len()` samples and overwritten.
+    fn forward(&self, x: &Batch<I, F>, y: &mut Batch<Self::Output, F>);
+
+    /// Training forward pass: like [`forward`](Self::forward), and fills `cache`.
+    fn forward_train(
+        &self,
+        x: &Batch<I, F>,
+        y: &mut Batch<Self::Output, F>,
+        cache: &mut Self::Cache,
+        ctx: &mut TrainContext,
+    ) {
+        let _ = (cache, ctx);
+        self.forward(x, y);
+    }
+
+    /// Backward pass. `x`, `y` and `cache` are those of the training forward
+    /// pass; `dy` holds dL/dy and may be overwritten. Writes dL/dparams into
+    /// `grads` (overwriting) and, when `dx` is given, dL/dx into it.
+    fn backward(
+        &self,
+        x: &Batch<I, F>,
+        y: &Batch<Self::Output, F>,
+        cache: &mut Self::Cache,
+        dy: &mut Batch<Self::Output, F>,
+        dx: Option<&mut Batch<I, F>>,
+        grads: &mut Self::Grads,
+    );
+
+    /// Backward pass from dL/dz, the gradient *before* the layer's final
+    /// activation (a loss fused with that activation, such as softmax with
+    /// cross-entropy, produces it directly). Layers that end in an
+    /// activation override this; for the others it is [`backward`](Self::backward).
+    fn backward_preactivation(
+        &self,
+        x: &Batch<I, F>,
+        y: &Batch<Self::Output, F>,
+        cache: &mut Self::Cache,
+        dz: &mut Batch<Self::Output, F>,
+        dx: Option<&mut Batch<I, F>>,
+        grads: &mut Self::Grads,
+    ) {
+        self.backward(x, y, cache, dz, dx, grads);
+    }
+
+    /// Inference on a batch, into a new buffer (convenient; allocates).
+    ///
+    /// ```
+    /// use keelnet::{Batch, Layer, Rank1, ReLU};
+    /// let x = Batch::<Rank1<2>>::from_vec(vec![-1.0, 2.0])?;
+    /// assert_eq!(ReLU.predict(&x).as_slice(), &[0.0, 2.0]);
+    /// # Ok::<(), keelnet::Error>(())
+    /// ```
+    fn predict(&self, x: &Batch<I, F>) -> Batch<Self::Output, F> {
+        let mut y = Batch::new();
+        self.forward(x, &mut y);
+        y
+    }
+}

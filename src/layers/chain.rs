@@ -1,0 +1,152 @@
+//! `Chain`: two layers composed by hand, checked by the type system.
+
+use crate::{
+    ActivationKind, Batch, Float, Layer, Parameters, Shape, TrainContext, UpdateParams, VisitParams,
+};
+
+/// `B` applied to the output of `A`: hand composition of layers.
+///
+/// It is a [`Layer`] only if `B` accepts `A`'s output shape, so a mismatch is
+/// a type error:
+///
+/// ```
+/// use keelnet::{Batch, Chain, Dense, Layer, Rank1, ReLU, Softmax};
+/// use rand::{SeedableRng, rngs::StdRng};
+/// let rng = &mut StdRng::seed_from_u64(0);
+/// let mlp = Chain::new(Dense::<784, 128, ReLU>::new(rng), Dense::<128, 10, Softmax>::new(rng));
+/// let probs = mlp.predict(&Batch::<Rank1<784>>::zeros(1));
+/// assert_eq!(probs.len(), 1);
+/// ```
+///
+/// ```compile_fail
+/// use keelnet::{Batch, Chain, Dense, Layer, Rank1, ReLU, Softmax};
+/// use rand::{SeedableRng, rngs::StdRng};
+/// let rng = &mut StdRng::seed_from_u64(0);
+/// // 128 features do not fit a layer that expects 64
+/// let mlp = Chain::new(Dense::<784, 128, ReLU>::new(rng), Dense::<64, 10, Softmax>::new(rng));
+/// let probs = mlp.predict(&Batch::<Rank1<784>>::zeros(1));
+/// ```
+///
+/// Parameters are named `0.weight`, `1.bias`, ... (prefixed by the caller's
+/// layer name, if any). For long chains, prefer `network!`, whose code is flat.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chain<A, B> {
+    /// The first layer.
+    pub first: A,
+    /// The layer applied to the first one's output.
+    pub second: B,
+}
+
+impl<A, B> Chain<A, B> {
+    /// `second` after `first`.
+    pub fn new(first: A, second: B) -> Self {
+        Self { first, second }
+    }
+}
+
+/// What a [`Chain`] keeps between forward and backward.
+pub struct ChainCache<M: Shape, F: Float, CA, CB> {
+    first: CA,
+    second: CB,
+    /// The first layer's output.
+    mid: Batch<M, F>,
+    /// dL/d(mid).
+    d_mid: Batch<M, F>,
+}
+
+impl<M: Shape, F: Float, CA: Default, CB: Default> Default for ChainCache<M, F, CA, CB> {
+    fn default() -> Self {
+        Self {
+            first: CA::default(),
+            second: CB::default(),
+            mid: Batch::new(),
+            d_mid: Batch::new(),
+        }
+    }
+}
+
+fn part_name(layer: &str, index: usize) -> String {
+    if layer.is_empty() {
+        index.to_string()
+    } else {
+        format!("{layer}.{index}")
+    }
+}
+
+impl<F: Float, A: Parameters<F>, B: Parameters<F>> Parameters<F> for Chain<A, B> {
+    type Grads = (A::Grads, B::Grads);
+
+    fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
+        self.first.visit_params(&part_name(layer, 0), f);
+        self.second.visit_params(&part_name(layer, 1), f);
+    }
+
+    fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {
+        self.first.update_params(&part_name(layer, 0), &grads.0, f);
+        self.second.update_params(&part_name(layer, 1), &grads.1, f);
+    }
+}
+
+impl<I: Shape, F: Float, A: Layer<I, F>, B: Layer<A::Output, F>> Layer<I, F> for Chain<A, B> {
+    type Output = B::Output;
+    type Cache = ChainCache<A::Output, F, A::Cache, B::Cache>;
+    const ACTIVATION: ActivationKind = B::ACTIVATION;
+
+    fn forward(&self, x: &Batch<I, F>, y: &mut Batch<B::Output, F>) {
+        let mid = self.first.predict(x);
+        self.second.forward(&mid, y);
+    }
+
+    fn forward_train(
+        &self,
+        x: &Batch<I, F>,
+        y: &mut Batch<B::Output, F>,
+        cache: &mut Self::Cache,
+        ctx: &mut TrainContext,
+    ) {
+        self.first
+            .forward_train(x, &mut cache.mid, &mut cache.first, ctx);
+        self.second
+            .forward_train(&cache.mid, y, &mut cache.second, ctx);
+    }
+
+    fn backward(
+        &self,
+        x: &Batch<I, F>,
+        y: &Batch<B::Output, F>,
+        cache: &mut Self::Cache,
+        dy: &mut Batch<B::Output, F>,
+        dx: Option<&mut Batch<I, F>>,
+        grads: &mut Self::Grads,
+    ) {
+        let ChainCache {
+            first,
+            second,
+            mid,
+            d_mid,
+        } = cache;
+        self.second
+            .backward(mid, y, second, dy, Some(d_mid), &mut grads.1);
+        self.first.backward(x, mid, first, d_mid, dx, &mut grads.0);
+    }
+
+    fn backward_preactivation(
+        &self,
+        x: &Batch<I, F>,
+        y: &Batch<B::Output, F>,
+        cache: &mut Self::Cache,
+        dz: &mut Batch<B::Output, F>,
+        dx: Option<&mut Batch<I, F>>,
+        grads: &mut Self::Grads,
+    ) {
+        let ChainCache {
+            first,
+            second,
+            mid,
+            d_mid,
+        } = cache;
+        self.second
+            .backward_preactivation(mid, y, second, dz, Some(d_mid), &mut grads.1);
+        self.first.backward(x, mid, first, d_mid, dx, &mut grads.0);
+    }
+}

@@ -1,0 +1,166 @@
+//! `Dense`: a fully connected layer, `y = act(x · W + b)`.
+
+use std::marker::PhantomData;
+
+use rand::Rng;
+
+use crate::kernels::{dense_backward, dense_forward};
+use crate::{
+    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, ParamKind,
+    Parameters, Rank1, UpdateParams, VisitParams,
+};
+
+/// A fully connected layer from `IN` to `OUT` features with activation `A`
+/// folded in (Keras' `Dense(OUT, activation=...)`).
+///
+/// The weight is stored `[IN, OUT]` row-major as in Keras; the bias is
+/// `[OUT]`. Input must be flat (`Rank1<IN>`): put a [`Flatten`](crate::Flatten)
+/// before it after images.
+///
+/// ```
+/// use keelnet::{Batch, Dense, Layer, Rank1, Softmax};
+/// use rand::SeedableRng;
+/// let layer = Dense::<784, 10, Softmax>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let probs = layer.predict(&Batch::<Rank1<784>>::zeros(2));
+/// assert!((probs.sample(0).iter().sum::<f32>() - 1.0).abs() < 1e-6);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense<const IN: usize, const OUT: usize, A: Activation = Linear, F: Float = f32> {
+    /// `[IN, OUT]`, row-major.
+    pub weight: Vec<F>,
+    /// `[OUT]`.
+    pub bias: Vec<F>,
+    activation: PhantomData<A>,
+}
+
+/// The gradients of a [`Dense`]'s parameters, laid out like them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseGrads<const IN: usize, const OUT: usize, F: Float = f32> {
+    /// dL/dweight, `[IN, OUT]`.
+    pub weight: Vec<F>,
+    /// dL/dbias, `[OUT]`.
+    pub bias: Vec<F>,
+}
+
+impl<const IN: usize, const OUT: usize, F: Float> Default for DenseGrads<IN, OUT, F> {
+    fn default() -> Self {
+        Self {
+            weight: vec![F::zero(); IN * OUT],
+            bias: vec![F::zero(); OUT],
+        }
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Dense<IN, OUT, A, F> {
+    const WEIGHT_DIMS: &'static [usize] = &[IN, OUT];
+    const BIAS_DIMS: &'static [usize] = &[OUT];
+
+    /// Glorot-uniform weights and zero biases (Keras' defaults).
+    pub fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        Self::with_init(Init::GlorotUniform, rng)
+    }
+
+    /// Weights from `init`, zero biases.
+    ///
+    /// ```
+    /// use keelnet::{Dense, Init, ReLU};
+    /// use rand::SeedableRng;
+    /// let layer = Dense::<8, 4, ReLU>::with_init(Init::HeNormal, &mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert!(layer.bias.iter().all(|&b| b == 0.0));
+    /// ```
+    pub fn with_init<R: Rng + ?Sized>(init: Init, rng: &mut R) -> Self {
+        Self {
+            weight: init.sample(rng, IN, OUT, IN * OUT),
+            bias: vec![F::zero(); OUT],
+            activation: PhantomData,
+        }
+    }
+
+    fn weight_info(layer: &str) -> ParamInfo<'_> {
+        ParamInfo {
+            layer,
+            name: "weight",
+            kind: ParamKind::Weight,
+            dims: Self::WEIGHT_DIMS,
+        }
+    }
+
+    fn bias_info(layer: &str) -> ParamInfo<'_> {
+        ParamInfo {
+            layer,
+            name: "bias",
+            kind: ParamKind::Bias,
+            dims: Self::BIAS_DIMS,
+        }
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Parameters<F>
+    for Dense<IN, OUT, A, F>
+{
+    type Grads = DenseGrads<IN, OUT, F>;
+
+    fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
+        f(Self::weight_info(layer), &self.weight);
+        f(Self::bias_info(layer), &self.bias);
+    }
+
+    fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {
+        f(Self::weight_info(layer), &mut self.weight, &grads.weight);
+        f(Self::bias_info(layer), &mut self.bias, &grads.bias);
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Layer<Rank1<IN>, F>
+    for Dense<IN, OUT, A, F>
+{
+    type Output = Rank1<OUT>;
+    type Cache = ();
+    const ACTIVATION: ActivationKind = A::KIND;
+
+    // x: [B, IN] -> y: [B, OUT]
+    fn forward(&self, x: &Batch<Rank1<IN>, F>, y: &mut Batch<Rank1<OUT>, F>) {
+        y.resize(x.len());
+        dense_forward::<F, A>(x.as_slice(), &self.weight, &self.bias, y.as_mut_slice());
+    }
+
+    // dy: [B, OUT] -> dz = dy * act'(y), then as backward_preactivation
+    fn backward(
+        &self,
+        x: &Batch<Rank1<IN>, F>,
+        y: &Batch<Rank1<OUT>, F>,
+        cache: &mut (),
+        dy: &mut Batch<Rank1<OUT>, F>,
+        dx: Option<&mut Batch<Rank1<IN>, F>>,
+        grads: &mut Self::Grads,
+    ) {
+        for (y, dy) in y.samples().zip(dy.as_mut_slice().chunks_exact_mut(OUT)) {
+            A::backward(y, dy);
+        }
+        self.backward_preactivation(x, y, cache, dy, dx, grads);
+    }
+
+    // dz: [B, OUT] -> dW: [IN, OUT], db: [OUT], dx: [B, IN]
+    fn backward_preactivation(
+        &self,
+        x: &Batch<Rank1<IN>, F>,
+        _y: &Batch<Rank1<OUT>, F>,
+        _cache: &mut (),
+        dz: &mut Batch<Rank1<OUT>, F>,
+        dx: Option<&mut Batch<Rank1<IN>, F>>,
+        grads: &mut Self::Grads,
+    ) {
+        let dx = dx.map(|dx| {
+            dx.resize(x.len());
+            dx.as_mut_slice()
+        });
+        dense_backward(
+            x.as_slice(),
+            &self.weight,
+            dz.as_slice(),
+            &mut grads.weight,
+            &mut grads.bias,
+            dx,
+        );
+    }
+}

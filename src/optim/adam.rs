@@ -1,0 +1,98 @@
+//! Adam, bias-corrected, with Keras' defaults.
+
+use super::{Optimizer, decay_for, slot_state};
+use crate::{Float, ParamInfo};
+
+/// Adam (Kingma & Ba) as Keras computes it: at step `t`,
+/// `m = β1·m + (1-β1)·g`, `v = β2·v + (1-β2)·g²`,
+/// `w -= α_t · m / (sqrt(v) + ε)` with `α_t = lr · sqrt(1-β2^t) / (1-β1^t)`.
+///
+/// Defaults are Keras': lr 1e-3, β1 0.9, β2 0.999, ε 1e-7.
+///
+/// ```
+/// use keelnet::Adam;
+/// let adam: Adam = Adam::default();
+/// assert_eq!((adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon), (1e-3, 0.9, 0.999, 1e-7));
+/// let fast: Adam = Adam::new(3e-3).weight_decay(1e-4);
+/// assert_eq!(fast.learning_rate, 3e-3);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adam<F: Float = f32> {
+    /// Step size.
+    pub learning_rate: f64,
+    /// Decay of the first moment.
+    pub beta_1: f64,
+    /// Decay of the second moment.
+    pub beta_2: f64,
+    /// Added to the root of the second moment.
+    pub epsilon: f64,
+    /// L2 weight decay `λ` (default 0).
+    pub weight_decay: f64,
+    /// Steps taken.
+    pub iterations: u64,
+    /// First moments, one per tensor.
+    pub m: Vec<Vec<F>>,
+    /// Second moments, one per tensor.
+    pub v: Vec<Vec<F>>,
+}
+
+impl<F: Float> Default for Adam<F> {
+    fn default() -> Self {
+        Self::new(1e-3)
+    }
+}
+
+impl<F: Float> Adam<F> {
+    /// Adam with the given learning rate and Keras' other defaults.
+    pub fn new(learning_rate: f64) -> Self {
+        Self {
+            learning_rate,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            weight_decay: 0.0,
+            iterations: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        }
+    }
+
+    /// With L2 weight decay `λ`.
+    pub fn weight_decay(self, weight_decay: f64) -> Self {
+        Self {
+            weight_decay,
+            ..self
+        }
+    }
+}
+
+impl<F: Float> Optimizer<F> for Adam<F> {
+    fn begin_step(&mut self) {
+        self.iterations += 1;
+    }
+
+    fn update(&mut self, slot: usize, info: ParamInfo<'_>, param: &mut [F], grad: &[F]) {
+        let t = self.iterations.max(1) as f64;
+        let alpha =
+            self.learning_rate * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t));
+        let (alpha, eps) = (F::from_f64(alpha), F::from_f64(self.epsilon));
+        let (b1, b2) = (F::from_f64(self.beta_1), F::from_f64(self.beta_2));
+        let decay = decay_for::<F>(self.weight_decay, info);
+        let m = slot_state(&mut self.m, slot, param.len());
+        let v = slot_state(&mut self.v, slot, param.len());
+        for (((w, &g), m), v) in param.iter_mut().zip(grad).zip(m).zip(v) {
+            let g = g + decay * *w;
+            *m = b1 * *m + (F::one() - b1) * g;
+            *v = b2 * *v + (F::one() - b2) * g * g;
+            *w -= alpha * *m / (v.sqrt() + eps);
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.learning_rate = lr;
+    }
+}

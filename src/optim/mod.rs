@@ -1,0 +1,73 @@
+//! Optimizers: one update rule applied to every parameter tensor of a model
+//! through its [`Parameters`] walk.
+//!
+//! Each follows Keras' published update rule and defaults; each takes an
+//! optional L2 weight decay `λ`, which adds `λ·w` to the gradient of every
+//! weight (not of biases), the gradient of `λ/2·‖w‖²`.
+
+mod adam;
+mod rmsprop;
+mod sgd;
+
+pub use adam::Adam;
+pub use rmsprop::RmsProp;
+pub use sgd::Sgd;
+
+use crate::{Float, ParamInfo, ParamKind, Parameters};
+
+/// An update rule for parameters given their gradients.
+///
+/// ```
+/// use keelnet::{Dense, DenseGrads, Linear, Optimizer, Sgd};
+/// use rand::SeedableRng;
+/// let mut layer = Dense::<2, 1, Linear, f64>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let before = layer.bias[0];
+/// let mut grads = DenseGrads::default();
+/// grads.bias[0] = 1.0;
+/// Sgd::new(0.1).step(&mut layer, &grads);
+/// assert_eq!(layer.bias[0], before - 0.1);
+/// ```
+pub trait Optimizer<F: Float> {
+    /// Starts a step (advances step counters such as Adam's).
+    fn begin_step(&mut self);
+
+    /// Updates one parameter tensor; `slot` numbers the tensors in walk
+    /// order, so that per-tensor state stays with its tensor.
+    fn update(&mut self, slot: usize, info: ParamInfo<'_>, param: &mut [F], grad: &[F]);
+
+    /// The current learning rate.
+    fn learning_rate(&self) -> f64;
+
+    /// Changes the learning rate (for schedules and callbacks).
+    fn set_learning_rate(&mut self, lr: f64);
+
+    /// One optimization step over every parameter of `model`.
+    fn step<M: Parameters<F> + ?Sized>(&mut self, model: &mut M, grads: &M::Grads) {
+        self.begin_step();
+        let mut slot = 0;
+        model.update_params("", grads, &mut |info, param, grad| {
+            self.update(slot, info, param, grad);
+            slot += 1;
+        });
+    }
+}
+
+/// The state vector of `slot`, created zero on first use.
+pub(crate) fn slot_state<F: Float>(states: &mut Vec<Vec<F>>, slot: usize, len: usize) -> &mut [F] {
+    if states.len() <= slot {
+        states.resize_with(slot + 1, Vec::new);
+    }
+    let state = &mut states[slot];
+    if state.len() != len {
+        *state = vec![F::zero(); len];
+    }
+    state
+}
+
+/// The weight-decay coefficient that applies to `info`'s tensor.
+pub(crate) fn decay_for<F: Float>(weight_decay: f64, info: ParamInfo<'_>) -> F {
+    match info.kind {
+        ParamKind::Weight => F::from_f64(weight_decay),
+        ParamKind::Bias => F::zero(),
+    }
+}

@@ -1,0 +1,82 @@
+//! RMSprop with Keras' defaults.
+
+use super::{Optimizer, decay_for, slot_state};
+use crate::{Float, ParamInfo};
+
+/// RMSprop as Keras and TensorFlow compute it:
+/// `s = ρ·s + (1-ρ)·g²`, `w -= lr · g / sqrt(s + ε)`.
+///
+/// Defaults are Keras': lr 1e-3, ρ 0.9, ε 1e-7.
+///
+/// ```
+/// use keelnet::RmsProp;
+/// let rms: RmsProp = RmsProp::default();
+/// assert_eq!((rms.learning_rate, rms.rho, rms.epsilon), (1e-3, 0.9, 1e-7));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct RmsProp<F: Float = f32> {
+    /// Step size.
+    pub learning_rate: f64,
+    /// Decay of the mean square.
+    pub rho: f64,
+    /// Added to the mean square under the root.
+    pub epsilon: f64,
+    /// L2 weight decay `λ` (default 0).
+    pub weight_decay: f64,
+    /// Mean squares, one per tensor.
+    pub mean_square: Vec<Vec<F>>,
+}
+
+impl<F: Float> Default for RmsProp<F> {
+    fn default() -> Self {
+        Self::new(1e-3)
+    }
+}
+
+impl<F: Float> RmsProp<F> {
+    /// RMSprop with the given learning rate and Keras' other defaults.
+    pub fn new(learning_rate: f64) -> Self {
+        Self {
+            learning_rate,
+            rho: 0.9,
+            epsilon: 1e-7,
+            weight_decay: 0.0,
+            mean_square: Vec::new(),
+        }
+    }
+
+    /// With L2 weight decay `λ`.
+    pub fn weight_decay(self, weight_decay: f64) -> Self {
+        Self {
+            weight_decay,
+            ..self
+        }
+    }
+}
+
+impl<F: Float> Optimizer<F> for RmsProp<F> {
+    fn begin_step(&mut self) {}
+
+    fn update(&mut self, slot: usize, info: ParamInfo<'_>, param: &mut [F], grad: &[F]) {
+        let (lr, rho, eps) = (
+            F::from_f64(self.learning_rate),
+            F::from_f64(self.rho),
+            F::from_f64(self.epsilon),
+        );
+        let decay = decay_for::<F>(self.weight_decay, info);
+        let mean_square = slot_state(&mut self.mean_square, slot, param.len());
+        for ((w, &g), s) in param.iter_mut().zip(grad).zip(mean_square) {
+            let g = g + decay * *w;
+            *s = rho * *s + (F::one() - rho) * g * g;
+            *w -= lr * g / (*s + eps).sqrt();
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.learning_rate = lr;
+    }
+}

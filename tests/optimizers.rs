@@ -1,0 +1,124 @@
+//! Each optimizer against steps computed by hand from its published rule.
+//!
+//! The model is one `Dense<1, 2>` with weight `[1, -2]` and bias `[0.5, 0.25]`,
+//! given three fixed gradients; the expected values follow the Keras update
+//! rules written in each optimizer's documentation, evaluated in f64.
+
+use keelnet::{Adam, Dense, DenseGrads, Linear, Optimizer, RmsProp, Sgd};
+use rand::SeedableRng;
+
+const GRAD_WEIGHT: [[f64; 2]; 3] = [[0.5, -0.1], [0.2, 0.3], [-0.4, 0.1]];
+const GRAD_BIAS: [[f64; 2]; 3] = [[0.1, -0.2], [0.0, 0.05], [0.3, -0.3]];
+
+fn three_steps(opt: &mut impl Optimizer<f64>) -> (Vec<f64>, Vec<f64>) {
+    let mut layer = Dense::<1, 2, Linear, f64>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    layer.weight = vec![1.0, -2.0];
+    layer.bias = vec![0.5, 0.25];
+    for (gw, gb) in GRAD_WEIGHT.iter().zip(GRAD_BIAS) {
+        let grads = DenseGrads {
+            weight: gw.to_vec(),
+            bias: gb.to_vec(),
+        };
+        opt.step(&mut layer, &grads);
+    }
+    (layer.weight, layer.bias)
+}
+
+fn assert_close(got: (Vec<f64>, Vec<f64>), weight: [f64; 2], bias: [f64; 2]) {
+    for (g, e) in got.0.iter().chain(&got.1).zip(weight.iter().chain(&bias)) {
+        assert!(
+            (g - e).abs() < 1e-12,
+            "got {got:?}, expected {weight:?} {bias:?}"
+        );
+    }
+}
+
+#[test]
+fn sgd() {
+    // w -= 0.1 g, three times: 1 - 0.1 (0.5 + 0.2 - 0.4) = 0.97
+    assert_close(
+        three_steps(&mut Sgd::new(0.1)),
+        [0.97, -2.03],
+        [0.46, 0.295],
+    );
+}
+
+#[test]
+fn sgd_momentum() {
+    // v1 = -0.05, v2 = 0.9 v1 - 0.02 = -0.065, v3 = 0.9 v2 + 0.04 = -0.0185; w = 1 + Σv = 0.8665
+    let mut opt = Sgd::new(0.1).momentum(0.9);
+    assert_close(three_steps(&mut opt), [0.8665, -2.0399], [0.4429, 0.3247]);
+}
+
+#[test]
+fn sgd_nesterov() {
+    let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true);
+    assert_close(
+        three_steps(&mut opt),
+        [0.84985, -2.06591],
+        [0.40861, 0.36223],
+    );
+}
+
+#[test]
+fn sgd_weight_decay_applies_to_weights_only() {
+    // g + 0.5 w on the weight; the bias moves as without decay
+    let mut opt = Sgd::new(0.1).weight_decay(0.5);
+    assert_close(three_steps(&mut opt), [0.83325, -1.744225], [0.46, 0.295]);
+}
+
+#[test]
+fn adam() {
+    let mut opt = Adam::new(0.1);
+    assert_close(
+        three_steps(&mut opt),
+        [0.7925158368784964, -2.0051131296383295],
+        [0.2560264949407646, 0.4701483240443678],
+    );
+    assert_eq!(opt.iterations, 3);
+}
+
+#[test]
+fn adam_first_step_moves_each_weight_by_the_learning_rate() {
+    // At t = 1, m/(sqrt(v)) = sign(g) after bias correction: the step is lr (less epsilon).
+    let mut layer = Dense::<1, 2, Linear, f64>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    let before = layer.weight.clone();
+    let grads = DenseGrads {
+        weight: vec![3.0, -0.001],
+        bias: vec![0.0, 0.0],
+    };
+    Adam::new(0.01).step(&mut layer, &grads);
+    // The step is lr·|g|·s / (|g|·s + ε) with s = sqrt(1 - β2): ε shortens it slightly.
+    let s = 0.001f64.sqrt();
+    let expected = |g: f64| 0.01 * g * s / (g * s + 1e-7);
+    assert!((before[0] - layer.weight[0] - expected(3.0)).abs() < 1e-15);
+    assert!((layer.weight[1] - before[1] - expected(0.001)).abs() < 1e-15);
+    assert!((layer.weight[1] - before[1] - 0.01).abs() < 1e-4);
+}
+
+#[test]
+fn adam_weight_decay() {
+    let mut opt = Adam::new(0.1).weight_decay(0.01);
+    assert_close(
+        three_steps(&mut opt),
+        [0.7899924080575478, -1.9899288404506892],
+        [0.2560264949407646, 0.4701483240443678],
+    );
+}
+
+#[test]
+fn rmsprop() {
+    let mut opt = RmsProp::new(0.01);
+    assert_close(
+        three_steps(&mut opt),
+        [0.9761289881460681, -2.008575041962965],
+        [0.4380898321554524, 0.3004346092964626],
+    );
+}
+
+#[test]
+fn learning_rate_can_be_changed() {
+    let mut opt: Adam<f64> = Adam::default();
+    opt.set_learning_rate(0.5);
+    assert_eq!(opt.learning_rate(), 0.5);
+}
