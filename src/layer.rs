@@ -67,6 +67,11 @@ impl TrainContext {
 /// assert_eq!(dx.len(), 1);
 /// # Ok::<(), keelnet::Error>(())
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not take samples of shape `{I}`",
+    label = "expects another input shape",
+    note = "each layer takes only the sample shape its type names: compare `{I}` with the input shape in the layer's type (for a generated network, its `Input<...>`)"
+)]
 pub trait Layer<I: Shape, F: Float>: Parameters<F> {
     /// The shape of one output sample.
     type Output: Shape;

@@ -105,3 +105,19 @@ macro_rules! no_parameters {
     };
 }
 pub(crate) use no_parameters;
+
+/// The name of a child inside `parent`: `child` at the top level,
+/// `parent.child` inside a named layer. Generated networks name their layers
+/// with it.
+///
+/// ```
+/// assert_eq!(keelnet::param_path("", "dense_1"), "dense_1");
+/// assert_eq!(keelnet::param_path("generator", "dense_1"), "generator.dense_1");
+/// ```
+pub fn param_path<'a>(parent: &str, child: &'a str) -> std::borrow::Cow<'a, str> {
+    if parent.is_empty() {
+        child.into()
+    } else {
+        format!("{parent}.{child}").into()
+    }
+}

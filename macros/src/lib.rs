@@ -1,1 +1,33 @@
-//! stub
+//! The `network!` macro of keelnet: a model declared as a chain of layers,
+//! every shape computed and checked while the macro expands.
+//!
+//! Use it through `keelnet::network!`; the documentation is there.
+
+mod activation;
+mod args;
+mod diagnostics;
+mod expand;
+mod infer;
+mod layers;
+mod parse;
+mod shape;
+mod summary;
+
+use proc_macro::TokenStream;
+
+/// Declares networks as chains of layers. See `keelnet::network!`.
+#[proc_macro]
+pub fn network(input: TokenStream) -> TokenStream {
+    let declarations = match syn::parse::<parse::Declarations>(input) {
+        Ok(declarations) => declarations,
+        Err(error) => return error.to_compile_error().into(),
+    };
+    let mut out = proc_macro2::TokenStream::new();
+    for decl in &declarations.0 {
+        match infer::plan(decl) {
+            Ok(net) => out.extend(expand::expand(decl, &net)),
+            Err(diagnostics) => out.extend(diagnostics.to_compile_errors()),
+        }
+    }
+    out.into()
+}

@@ -1,7 +1,8 @@
 //! `Chain`: two layers composed by hand, checked by the type system.
 
 use crate::{
-    ActivationKind, Batch, Float, Layer, Parameters, Shape, TrainContext, UpdateParams, VisitParams,
+    ActivationKind, Batch, Float, Layer, Parameters, Shape, TrainContext, UpdateParams,
+    VisitParams, param_path,
 };
 
 /// `B` applied to the output of `A`: hand composition of layers.
@@ -65,25 +66,19 @@ impl<M: Shape, F: Float, CA: Default, CB: Default> Default for ChainCache<M, F, 
     }
 }
 
-fn part_name(layer: &str, index: usize) -> String {
-    if layer.is_empty() {
-        index.to_string()
-    } else {
-        format!("{layer}.{index}")
-    }
-}
-
 impl<F: Float, A: Parameters<F>, B: Parameters<F>> Parameters<F> for Chain<A, B> {
     type Grads = (A::Grads, B::Grads);
 
     fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
-        self.first.visit_params(&part_name(layer, 0), f);
-        self.second.visit_params(&part_name(layer, 1), f);
+        self.first.visit_params(&param_path(layer, "0"), f);
+        self.second.visit_params(&param_path(layer, "1"), f);
     }
 
     fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {
-        self.first.update_params(&part_name(layer, 0), &grads.0, f);
-        self.second.update_params(&part_name(layer, 1), &grads.1, f);
+        self.first
+            .update_params(&param_path(layer, "0"), &grads.0, f);
+        self.second
+            .update_params(&param_path(layer, "1"), &grads.1, f);
     }
 }
 

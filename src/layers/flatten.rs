@@ -6,7 +6,7 @@ use crate::{Batch, Float, Layer, Rank1, Shape};
 /// features, copying the values in their memory order (channels first).
 ///
 /// `network!` fills in `N`; written by hand, a wrong `N` is refused when the
-/// program is built ("Flatten's N must equal the input's element count").
+/// program is built ("`Flatten<N>`: N must be the element count of the input shape (`network!` computes it)").
 ///
 /// ```
 /// use keelnet::{Batch, Flatten, Layer, Rank3};
@@ -29,7 +29,7 @@ impl<S: Shape, const N: usize, F: Float> Layer<S, F> for Flatten<N> {
         const {
             assert!(
                 S::NUMEL == N,
-                "Flatten's N must equal the input's element count"
+                "`Flatten<N>`: N must be the element count of the input shape (`network!` computes it)"
             )
         };
         y.resize(x.len());

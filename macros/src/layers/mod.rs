@@ -1,0 +1,69 @@
+//! The layers `network!` knows. Each file parses one layer's arguments and
+//! says what it does to a shape; adding a layer is a file and a line in
+//! [`LAYERS`].
+
+mod activation;
+mod dense;
+mod dropout;
+mod flatten;
+
+use proc_macro2::TokenStream;
+
+use crate::activation::Activation;
+use crate::diagnostics::Diagnostics;
+use crate::parse::LayerCall;
+use crate::shape::Shape;
+
+/// A layer whose arguments have been read.
+pub trait LayerPlan {
+    /// The field-name prefix: `dense` gives fields `dense_1`, `dense_2`, ...
+    fn prefix(&self) -> &'static str;
+
+    /// The output shape for `input`, or a message saying what is wrong and
+    /// how to fix it. The message is shown at the layer.
+    fn output(&self, input: &Shape) -> Result<Shape, String>;
+
+    /// The output shape whatever the input, if the layer determines it on its
+    /// own (a `Dense` always gives `[UNITS]`): checking goes on after an error.
+    fn output_without_input(&self) -> Option<Shape> {
+        None
+    }
+
+    /// The keelnet type of the layer, with `F` the element type.
+    fn ty(&self, input: &Shape, output: &Shape) -> TokenStream;
+
+    /// The expression that constructs the layer, with `rng: &mut R` in scope
+    /// (reborrow it: `&mut *rng`).
+    fn init(&self) -> TokenStream;
+
+    /// The number of trainable parameters.
+    fn param_count(&self, _input: &Shape, _output: &Shape) -> usize {
+        0
+    }
+
+    /// The activation the layer ends in, if any.
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+
+    /// Whether the layer is an activation on its own.
+    fn is_activation_layer(&self) -> bool {
+        false
+    }
+}
+
+/// Reads a layer call's arguments into its plan.
+pub type Parser = fn(&LayerCall) -> Result<Box<dyn LayerPlan>, Diagnostics>;
+
+/// Every layer, by the name written in a declaration.
+pub const LAYERS: &[(&str, Parser)] = &[
+    ("Dense", dense::parse),
+    ("Flatten", flatten::parse),
+    ("Dropout", dropout::parse),
+    ("Linear", activation::parse),
+    ("ReLU", activation::parse),
+    ("LeakyReLU", activation::parse),
+    ("Sigmoid", activation::parse),
+    ("Tanh", activation::parse),
+    ("Softmax", activation::parse),
+];

@@ -1,0 +1,214 @@
+//! Networks declared with `network!`: shapes, names, summary, and the same
+//! numbers as the same layers composed by hand.
+
+use keelnet::gradcheck::{check_layer, random_batch};
+use keelnet::{
+    Batch, Chain, Dense, Dropout, Flatten, GradientOf, Layer, Linear, Loss, Optimizer, Parameters,
+    Rank1, Rank3, ReLU, Softmax, SparseCategoricalCrossentropy, TrainContext, network,
+};
+
+network! {
+    /// A small MLP over 1x6x6 images.
+    pub struct SmallMlp: Input<1, 6, 6>
+        -> Flatten -> Dense<8, Tanh> -> Dropout<0.25> -> Dense<5, ReLU> -> Dense<3, Softmax>;
+
+    /// The reference MLP of the Keras MNIST tutorial.
+    pub struct KerasMlp: Input<1, 28, 28> -> Flatten -> Dense<128, ReLU> -> Dense<10, Softmax>;
+
+    /// One layer only.
+    struct Single: Input<4> -> Dense<2, Sigmoid>;
+
+    /// Activations as layers of their own.
+    struct Separate: Input<2, 3> -> Flatten -> Dense<4> -> LeakyReLU -> Dense<2> -> Softmax;
+}
+
+/// Reads every gradient of `model` into vectors, by parameter name.
+fn gradients<M: Parameters<f64> + Clone>(model: &M, grads: &M::Grads) -> Vec<(String, Vec<f64>)> {
+    let mut out = Vec::new();
+    model.clone().update_params("", grads, &mut |info, _, g| {
+        out.push((info.to_string(), g.to_vec()))
+    });
+    out
+}
+
+#[test]
+fn shapes_names_and_parameter_counts() {
+    let net = SmallMlp::<f64>::new(0);
+    let mut names = Vec::new();
+    net.visit_params("", &mut |info, values| {
+        names.push(format!("{info} {:?} {}", info.dims, values.len()))
+    });
+    assert_eq!(
+        names,
+        [
+            "dense_1.weight [36, 8] 288",
+            "dense_1.bias [8] 8",
+            "dense_2.weight [8, 5] 40",
+            "dense_2.bias [5] 5",
+            "dense_3.weight [5, 3] 15",
+            "dense_3.bias [3] 3",
+        ]
+    );
+    assert_eq!(SmallMlp::<f64>::PARAM_COUNT, net.param_count());
+    assert_eq!(KerasMlp::<f32>::PARAM_COUNT, 101_770);
+    assert_eq!(KerasMlp::<f32>::new(0).param_count(), 101_770);
+}
+
+#[test]
+fn summary_reads_like_keras() {
+    let summary = KerasMlp::<f32>::new(0).to_string();
+    let expected = "\
+Model: \"KerasMlp\"
+-----------------------------------------------
+Layer (type)         Output Shape       Param #
+===============================================
+input (Input)        (None, 1, 28, 28)        0
+flatten_1 (Flatten)  (None, 784)              0
+dense_1 (Dense)      (None, 128)        100,480
+dense_2 (Dense)      (None, 10)           1,290
+===============================================
+Total params: 101,770";
+    assert_eq!(summary, expected);
+}
+
+#[test]
+fn same_seed_same_network_other_seed_other_network() {
+    assert_eq!(SmallMlp::<f32>::new(3), SmallMlp::<f32>::new(3));
+    assert_ne!(SmallMlp::<f32>::new(3), SmallMlp::<f32>::new(4));
+}
+
+#[test]
+fn whole_network_gradient_check() {
+    let x = random_batch::<Rank3<1, 6, 6>>(3, 1);
+    if let Err(worst) = check_layer(&SmallMlp::<f64>::new(7), &x, 2) {
+        panic!("SmallMlp: {worst}");
+    }
+    if let Err(worst) = check_layer(&Single::<f64>::new(7), &random_batch(2, 3), 4) {
+        panic!("Single: {worst}");
+    }
+    if let Err(worst) = check_layer(&Separate::<f64>::new(7), &random_batch(2, 5), 6) {
+        panic!("Separate: {worst}");
+    }
+}
+
+#[test]
+fn generated_network_matches_hand_composition() {
+    let net = SmallMlp::<f64>::new(11);
+    let by_hand = Chain::new(
+        Chain::new(
+            Chain::new(
+                Chain::new(Flatten::<36>, net.dense_1.clone()),
+                Dropout::new(0.25),
+            ),
+            net.dense_2.clone(),
+        ),
+        net.dense_3.clone(),
+    );
+    let x = random_batch::<Rank3<1, 6, 6>>(5, 12);
+    let labels = [0, 2, 1, 1, 0];
+    let loss = SparseCategoricalCrossentropy;
+
+    // Inference.
+    assert_eq!(net.predict(&x), by_hand.predict(&x));
+
+    // Training pass, through the fused softmax/cross-entropy gradient.
+    let (mut y1, mut c1, mut g1, mut dx1) = (
+        Batch::new(),
+        Default::default(),
+        Default::default(),
+        Batch::new(),
+    );
+    let (mut y2, mut c2, mut g2, mut dx2) = (
+        Batch::new(),
+        Default::default(),
+        Default::default(),
+        Batch::new(),
+    );
+    net.forward_train(&x, &mut y1, &mut c1, &mut TrainContext::new(5));
+    by_hand.forward_train(&x, &mut y2, &mut c2, &mut TrainContext::new(5));
+    assert_eq!(y1, y2);
+    let mut dz = Batch::new();
+    let wrt = loss
+        .gradient(&y1, &labels, SmallMlp::<f64>::ACTIVATION, &mut dz)
+        .unwrap();
+    assert_eq!(wrt, GradientOf::PreActivation);
+    net.backward_preactivation(&x, &y1, &mut c1, &mut dz.clone(), Some(&mut dx1), &mut g1);
+    by_hand.backward_preactivation(&x, &y2, &mut c2, &mut dz, Some(&mut dx2), &mut g2);
+    assert_eq!(dx1, dx2);
+    let (named, positional) = (gradients(&net, &g1), gradients(&by_hand, &g2));
+    assert_eq!(named.len(), positional.len());
+    for ((name, a), (_, b)) in named.iter().zip(&positional) {
+        assert_eq!(a, b, "{name}");
+    }
+}
+
+#[test]
+fn a_generated_network_trains() {
+    let mut net = Separate::<f32>::new(1);
+    let x = Batch::<keelnet::Rank2<2, 3>>::from_vec(
+        (0..48).map(|v| ((v * 7) % 11) as f32 / 11.0).collect(),
+    )
+    .unwrap();
+    let labels: Vec<usize> = x.samples().map(|s| usize::from(s[0] > s[5])).collect();
+    let loss = SparseCategoricalCrossentropy;
+    let mut adam = keelnet::Adam::new(0.02);
+    let (mut y, mut cache, mut grads, mut dz) = (
+        Batch::new(),
+        Default::default(),
+        Default::default(),
+        Batch::new(),
+    );
+    let mut ctx = TrainContext::new(0);
+    net.forward_train(&x, &mut y, &mut cache, &mut ctx);
+    let first = loss.loss(&y, &labels).unwrap();
+    for _ in 0..200 {
+        net.forward_train(&x, &mut y, &mut cache, &mut ctx);
+        loss.gradient(&y, &labels, Separate::<f32>::ACTIVATION, &mut dz)
+            .unwrap();
+        net.backward_preactivation(&x, &y, &mut cache, &mut dz, None, &mut grads);
+        adam.step(&mut net, &grads);
+    }
+    let last = loss.loss(&net.predict(&x), &labels).unwrap();
+    assert!(last < first / 4.0, "loss went from {first} to {last}");
+}
+
+network! {
+    /// A generator and a discriminator, as a GAN composes them.
+    struct Generator: Input<4> -> Dense<8, ReLU> -> Dense<6, Tanh>;
+    struct Discriminator: Input<6> -> Dense<5, ReLU> -> Dense<1, Sigmoid>;
+}
+
+#[test]
+fn networks_compose_and_the_input_gradient_reaches_the_generator() {
+    let gan = Chain::new(Generator::<f64>::new(1), Discriminator::<f64>::new(2));
+    let mut names = Vec::new();
+    gan.visit_params("gan", &mut |info, _| names.push(info.to_string()));
+    assert_eq!(names[0], "gan.0.dense_1.weight");
+    assert_eq!(names[7], "gan.1.dense_2.bias");
+    if let Err(worst) = check_layer(&gan, &random_batch::<Rank1<4>>(3, 1), 2) {
+        panic!("generator through discriminator: {worst}");
+    }
+    // The discriminator's input gradient on its own.
+    let d = Discriminator::<f64>::new(2);
+    let x = random_batch::<Rank1<6>>(2, 3);
+    let (mut y, mut cache, mut grads, mut dx) = (
+        Batch::new(),
+        Default::default(),
+        Default::default(),
+        Batch::new(),
+    );
+    d.forward_train(&x, &mut y, &mut cache, &mut TrainContext::new(0));
+    let mut dy = Batch::from_vec(vec![1.0, 1.0]).unwrap();
+    d.backward(&x, &y, &mut cache, &mut dy, Some(&mut dx), &mut grads);
+    assert_eq!(dx.len(), 2);
+    assert!(dx.as_slice().iter().any(|&v| v != 0.0));
+}
+
+#[test]
+fn layers_are_public_fields_with_concrete_types() {
+    let net = KerasMlp::<f32>::new(0);
+    let _: &Dense<784, 128, ReLU, f32> = &net.dense_1;
+    let _: &Dense<128, 10, Softmax, f32> = &net.dense_2;
+    let _: &Flatten<784> = &net.flatten_1;
+    let _ = Linear;
+}

@@ -1,0 +1,7 @@
+use keelnet::network;
+
+network! {
+    struct Nothing: Input<784>;
+}
+
+fn main() {}
