@@ -110,7 +110,9 @@ pub use error::{Error, Result};
 pub use float::Float;
 pub use init::Init;
 pub use layer::{Layer, TrainContext};
-pub use layers::{Chain, ChainCache, Dense, DenseGrads, Dropout, Flatten};
+pub use layers::{
+    Chain, ChainCache, Conv2D, Conv2DGrads, Dense, DenseGrads, Dropout, Flatten, MaxPool,
+};
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, GradientOf, Loss, MeanSquaredError,
     SparseCategoricalCrossentropy,
@@ -196,9 +198,9 @@ pub use rand;
 /// The traits and types most programs use: `use keelnet::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Activation, Adam, Batch, Dense, Dropout, Flatten, Float, Layer, LeakyReLU, Linear, Loss,
-        Optimizer, Parameters, Rank1, Rank2, Rank3, Rank4, ReLU, RmsProp, Sgd, Shape, Sigmoid,
-        Softmax, Tanh, TrainContext, network,
+        Activation, Adam, Batch, Conv2D, Dense, Dropout, Flatten, Float, Layer, LeakyReLU, Linear,
+        Loss, MaxPool, Optimizer, Parameters, Rank1, Rank2, Rank3, Rank4, ReLU, RmsProp, Sgd,
+        Shape, Sigmoid, Softmax, Tanh, TrainContext, network,
     };
 }
 

@@ -339,3 +339,48 @@ impl<S: Shape> CloneFirst for Batch<S, f64> {
         Batch::from_slice(&self.as_slice()[..n * S::NUMEL]).unwrap()
     }
 }
+
+#[test]
+fn conv2d_valid_same_and_strided() {
+    let rng = &mut StdRng::seed_from_u64(9);
+    // valid, 3x3 over 2x7x6 -> 3x5x4
+    let valid = keelnet::Conv2D::<2, 3, 3, 1, 5, 4, Tanh, f64>::new(rng);
+    assert_passes(&valid, &random_batch::<Rank3<2, 7, 6>>(2, 1), 2);
+    // same, 3x3 over 1x5x5 -> 4x5x5
+    let same = keelnet::Conv2D::<1, 4, 3, 1, 5, 5, Linear, f64>::new(rng);
+    assert_passes(&same, &random_batch::<Rank3<1, 5, 5>>(3, 3), 4);
+    // same, 4x4 (even kernel: extra padding bottom-right), stride 2 over 2x7x7 -> 2x4x4
+    let strided = keelnet::Conv2D::<2, 2, 4, 2, 4, 4, Sigmoid, f64>::new(rng);
+    assert_passes(&strided, &random_batch::<Rank3<2, 7, 7>>(2, 5), 6);
+    // valid, stride 2, 1x1 output over 3x3
+    let whole = keelnet::Conv2D::<3, 2, 3, 2, 1, 1, ReLU, f64>::new(rng);
+    assert_passes(&whole, &random_batch::<Rank3<3, 3, 3>>(2, 7), 8);
+}
+
+#[test]
+fn max_pool_routes_the_gradient_to_the_maximum() {
+    // 11x11 pools to 5x5 with P = 2 (the last row and column are dropped)
+    assert_passes(
+        &keelnet::MaxPool::<2, 5, 5>,
+        &random_batch::<Rank3<2, 11, 11>>(2, 1),
+        2,
+    );
+    assert_passes(
+        &keelnet::MaxPool::<3, 2, 1>,
+        &random_batch::<Rank3<1, 7, 5>>(3, 3),
+        4,
+    );
+}
+
+#[test]
+fn small_cnn_end_to_end() {
+    let rng = &mut StdRng::seed_from_u64(10);
+    let net = Chain::new(
+        Chain::new(
+            keelnet::Conv2D::<1, 3, 3, 1, 6, 6, ReLU, f64>::new(rng),
+            keelnet::MaxPool::<2, 3, 3>,
+        ),
+        Chain::new(Flatten::<27>, Dense::<27, 4, Softmax, f64>::new(rng)),
+    );
+    assert_passes(&net, &random_batch::<Rank3<1, 8, 8>>(2, 11), 12);
+}

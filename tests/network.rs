@@ -212,3 +212,43 @@ fn layers_are_public_fields_with_concrete_types() {
     let _: &Flatten<784> = &net.flatten_1;
     let _ = Linear;
 }
+
+network! {
+    /// The CNN of the Keras MNIST tutorial.
+    pub struct KerasCnn: Input<1, 28, 28>
+        -> Conv2D<32, 3, ReLU> -> MaxPool<2>
+        -> Conv2D<64, 3, ReLU> -> MaxPool<2>
+        -> Conv2D<64, 3, ReLU>
+        -> Flatten -> Dense<64, ReLU> -> Dense<10, Softmax>;
+
+    /// A small CNN with padding and stride, for the gradient check.
+    struct SmallCnn: Input<2, 9, 9>
+        -> Conv2D<3, 3, Tanh, padding = same> -> MaxPool<2>
+        -> Conv2D<4, 2, ReLU, stride = 2> -> Flatten -> Dense<3, Softmax>;
+}
+
+#[test]
+fn keras_cnn_shapes_and_parameters() {
+    let net = KerasCnn::<f32>::new(0);
+    let _: &keelnet::Conv2D<32, 64, 3, 1, 11, 11, ReLU> = &net.conv2d_2;
+    let _: &keelnet::MaxPool<2, 5, 5> = &net.max_pool_2;
+    let _: &Dense<576, 64, ReLU> = &net.dense_1;
+    // Keras' summary of the same model: 93,322 parameters.
+    assert_eq!(KerasCnn::<f32>::PARAM_COUNT, 93_322);
+    assert_eq!(net.param_count(), 93_322);
+    assert!(
+        KerasCnn::<f32>::SUMMARY.contains("conv2d_3 (Conv2D)     (None, 64, 3, 3)     36,928"),
+        "{}",
+        KerasCnn::<f32>::SUMMARY
+    );
+    let y = net.predict(&Batch::<Rank3<1, 28, 28>>::zeros(2));
+    assert_eq!(y.len(), 2);
+}
+
+#[test]
+fn small_cnn_gradient_check() {
+    let x = random_batch::<Rank3<2, 9, 9>>(2, 1);
+    if let Err(worst) = check_layer(&SmallCnn::<f64>::new(3), &x, 2) {
+        panic!("SmallCnn: {worst}");
+    }
+}

@@ -119,6 +119,18 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// The option `key = value`, if given.
+    pub fn option(&mut self, key: &str) -> Option<&'a Value> {
+        let index = self.named.iter().position(|(k, _)| *k == key)?;
+        Some(self.named.remove(index).1)
+    }
+
+    /// The option `key = N`, a whole number of at least 1, if given.
+    pub fn count_option(&mut self, key: &str) -> Option<usize> {
+        let value = self.option(key)?;
+        self.check_count(value, key)
+    }
+
     /// Reports arguments no reader took, and returns every error found.
     pub fn finish(mut self) -> Diagnostics {
         let name = &self.call.name;

@@ -302,3 +302,63 @@ mod tests {
         assert!(shapes("struct M: Input<10> -> Dense<10> -> Softmax;").is_ok());
     }
 }
+
+#[cfg(test)]
+mod cnn_tests {
+    use super::*;
+
+    fn shapes(source: &str) -> Result<Vec<Vec<usize>>, Vec<String>> {
+        let decl: Declaration = syn::parse_str(source).expect("parses");
+        plan(&decl)
+            .map(|net| net.layers.iter().map(|l| l.output.0.clone()).collect())
+            .map_err(|d| d.messages())
+    }
+
+    #[test]
+    fn keras_mnist_cnn() {
+        let got = shapes(
+            "struct Cnn: Input<1, 28, 28> -> Conv2D<32, 3, ReLU> -> MaxPool<2> -> Conv2D<64, 3, ReLU> -> MaxPool<2> -> Conv2D<64, 3, ReLU> -> Flatten -> Dense<64, ReLU> -> Dense<10, Softmax>;",
+        )
+        .unwrap();
+        let want: Vec<Vec<usize>> = vec![
+            vec![32, 26, 26],
+            vec![32, 13, 13],
+            vec![64, 11, 11],
+            vec![64, 5, 5],
+            vec![64, 3, 3],
+            vec![576],
+            vec![64],
+            vec![10],
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn padding_and_stride() {
+        let got = shapes("struct C: Input<3, 32, 32> -> Conv2D<8, 3, padding = same> -> Conv2D<8, 3, stride = 2> -> Conv2D<4, 5, ReLU, padding = same, stride = 2>;").unwrap();
+        assert_eq!(got, vec![vec![8, 32, 32], vec![8, 15, 15], vec![4, 8, 8]]);
+    }
+
+    #[test]
+    fn kernel_or_window_larger_than_the_input() {
+        let e = shapes("struct C: Input<1, 28, 28> -> Conv2D<8, 3> -> MaxPool<2> -> MaxPool<2> -> MaxPool<2> -> Conv2D<8, 5>;").unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].contains("5x5 kernel is larger than its 3x3 input"),
+            "{e:?}"
+        );
+        let e = shapes("struct C: Input<1, 4, 4> -> MaxPool<2> -> MaxPool<3>;").unwrap_err();
+        assert!(
+            e[0].contains("3x3 window is larger than its 2x2 input"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn images_only() {
+        let e = shapes("struct C: Input<784> -> Conv2D<8, 3> -> MaxPool<2>;").unwrap_err();
+        assert!(e[0].contains("needs an image input"), "{e:?}");
+        let e = shapes("struct C: Input<1, 8, 8> -> Conv2D<8, 3, padding = full>;").unwrap_err();
+        assert!(e[0].contains("not `full`"), "{e:?}");
+    }
+}

@@ -4,10 +4,14 @@
 //! take plain slices and run-time sizes, so that faster kernels can replace
 //! these loops without touching a layer. All matrices are row-major.
 
+mod conv;
 mod dense;
 mod gemm;
+mod pool;
 mod rows;
 
+pub use conv::{ConvGeometry, ConvScratch, col2im, conv2d_backward, conv2d_forward, im2col};
 pub use dense::{dense_backward, dense_forward};
 pub use gemm::{matmul, matmul_a_bt, matmul_at_b};
+pub use pool::{max_pool_backward, max_pool_forward};
 pub use rows::{add_bias_rows, sum_rows};

@@ -2,11 +2,15 @@
 
 mod activation;
 mod chain;
+mod conv2d;
 mod dense;
 mod dropout;
 mod flatten;
+mod max_pool;
 
 pub use chain::{Chain, ChainCache};
+pub use conv2d::{Conv2D, Conv2DGrads};
 pub use dense::{Dense, DenseGrads};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use max_pool::MaxPool;

@@ -3,9 +3,11 @@
 //! [`LAYERS`].
 
 mod activation;
+mod conv2d;
 mod dense;
 mod dropout;
 mod flatten;
+mod max_pool;
 
 use proc_macro2::TokenStream;
 
@@ -58,6 +60,8 @@ pub type Parser = fn(&LayerCall) -> Result<Box<dyn LayerPlan>, Diagnostics>;
 /// Every layer, by the name written in a declaration.
 pub const LAYERS: &[(&str, Parser)] = &[
     ("Dense", dense::parse),
+    ("Conv2D", conv2d::parse),
+    ("MaxPool", max_pool::parse),
     ("Flatten", flatten::parse),
     ("Dropout", dropout::parse),
     ("Linear", activation::parse),

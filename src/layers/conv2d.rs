@@ -1,0 +1,252 @@
+//! `Conv2D`: a 2-D convolution over channels-first images, activation fused.
+
+use std::marker::PhantomData;
+
+use rand::Rng;
+
+use crate::kernels::{ConvGeometry, ConvScratch, conv2d_backward, conv2d_forward};
+use crate::{
+    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, ParamKind,
+    Parameters, Rank3, TrainContext, UpdateParams, VisitParams,
+};
+
+/// A 2-D convolution from `C_IN` to `C_OUT` channels with `K`×`K` kernels
+/// and stride `STRIDE`, giving `H_OUT`×`W_OUT` outputs, activation `A`
+/// folded in (Keras' `Conv2D(C_OUT, K, strides=STRIDE, activation=...)`).
+///
+/// The output size fixes the padding: `H_OUT = (H - K) / STRIDE + 1` is
+/// Keras' 'valid' (no padding), `H_OUT = ceil(H / STRIDE)` is 'same' (zero
+/// padding, the extra row and column at the bottom and right). Any other
+/// output size is refused when the program is built. `network!` computes
+/// all of this from `Conv2D<FILTERS, KERNEL, Activation, padding = same, stride = S>`.
+///
+/// The weight is `[C_OUT, C_IN, K, K]` row-major, the bias `[C_OUT]`;
+/// Glorot-uniform weights (fans `C_IN·K·K` and `C_OUT·K·K`) and zero biases
+/// by default, as Keras.
+///
+/// ```
+/// use keelnet::{Batch, Conv2D, Layer, Rank3, ReLU};
+/// use rand::SeedableRng;
+/// // 1×28×28 images, 32 filters of 3×3, 'valid': 32×26×26 outputs.
+/// let conv = Conv2D::<1, 32, 3, 1, 26, 26, ReLU>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+/// let y: Batch<Rank3<32, 26, 26>> = conv.predict(&Batch::<Rank3<1, 28, 28>>::zeros(2));
+/// assert_eq!(y.len(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2D<
+    const C_IN: usize,
+    const C_OUT: usize,
+    const K: usize,
+    const STRIDE: usize,
+    const H_OUT: usize,
+    const W_OUT: usize,
+    A: Activation = Linear,
+    F: Float = f32,
+> {
+    /// `[C_OUT, C_IN, K, K]`, row-major.
+    pub weight: Vec<F>,
+    /// `[C_OUT]`.
+    pub bias: Vec<F>,
+    activation: PhantomData<A>,
+}
+
+/// The gradients of a [`Conv2D`]'s parameters, laid out like them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conv2DGrads<const C_IN: usize, const C_OUT: usize, const K: usize, F: Float = f32> {
+    /// dL/dweight, `[C_OUT, C_IN, K, K]`.
+    pub weight: Vec<F>,
+    /// dL/dbias, `[C_OUT]`.
+    pub bias: Vec<F>,
+}
+
+impl<const C_IN: usize, const C_OUT: usize, const K: usize, F: Float> Default
+    for Conv2DGrads<C_IN, C_OUT, K, F>
+{
+    fn default() -> Self {
+        Self {
+            weight: vec![F::zero(); C_OUT * C_IN * K * K],
+            bias: vec![F::zero(); C_OUT],
+        }
+    }
+}
+
+impl<
+    const C_IN: usize,
+    const C_OUT: usize,
+    const K: usize,
+    const STRIDE: usize,
+    const H_OUT: usize,
+    const W_OUT: usize,
+    A: Activation,
+    F: Float,
+> Conv2D<C_IN, C_OUT, K, STRIDE, H_OUT, W_OUT, A, F>
+{
+    const WEIGHT_DIMS: &'static [usize] = &[C_OUT, C_IN, K, K];
+    const BIAS_DIMS: &'static [usize] = &[C_OUT];
+
+    /// Glorot-uniform weights and zero biases (Keras' defaults).
+    pub fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        Self::with_init(Init::GlorotUniform, rng)
+    }
+
+    /// Weights from `init`, zero biases.
+    pub fn with_init<R: Rng + ?Sized>(init: Init, rng: &mut R) -> Self {
+        Self {
+            weight: init.sample(rng, C_IN * K * K, C_OUT * K * K, C_OUT * C_IN * K * K),
+            bias: vec![F::zero(); C_OUT],
+            activation: PhantomData,
+        }
+    }
+
+    /// The sizes for an `H`×`W` input, refusing (at build time) an output
+    /// size that is neither 'valid' nor 'same'.
+    fn geometry<const H: usize, const W: usize>() -> ConvGeometry {
+        const {
+            assert!(
+                K >= 1 && STRIDE >= 1,
+                "`Conv2D`: kernel and stride must be at least 1"
+            );
+            let valid =
+                H >= K && W >= K && H_OUT == (H - K) / STRIDE + 1 && W_OUT == (W - K) / STRIDE + 1;
+            let same = H_OUT == H.div_ceil(STRIDE) && W_OUT == W.div_ceil(STRIDE);
+            assert!(
+                valid || same,
+                "`Conv2D`: the output size must be (H - K) / STRIDE + 1 ('valid') or ceil(H / STRIDE) ('same'); `network!` computes it"
+            );
+        };
+        ConvGeometry {
+            c_in: C_IN,
+            h: H,
+            w: W,
+            c_out: C_OUT,
+            k: K,
+            stride: STRIDE,
+            h_out: H_OUT,
+            w_out: W_OUT,
+        }
+    }
+
+    fn info<'a>(layer: &'a str, name: &'static str) -> ParamInfo<'a> {
+        let (kind, dims) = match name {
+            "weight" => (ParamKind::Weight, Self::WEIGHT_DIMS),
+            _ => (ParamKind::Bias, Self::BIAS_DIMS),
+        };
+        ParamInfo {
+            layer,
+            name,
+            kind,
+            dims,
+        }
+    }
+}
+
+impl<
+    const C_IN: usize,
+    const C_OUT: usize,
+    const K: usize,
+    const STRIDE: usize,
+    const H_OUT: usize,
+    const W_OUT: usize,
+    A: Activation,
+    F: Float,
+> Parameters<F> for Conv2D<C_IN, C_OUT, K, STRIDE, H_OUT, W_OUT, A, F>
+{
+    type Grads = Conv2DGrads<C_IN, C_OUT, K, F>;
+
+    fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
+        f(Self::info(layer, "weight"), &self.weight);
+        f(Self::info(layer, "bias"), &self.bias);
+    }
+
+    fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {
+        f(Self::info(layer, "weight"), &mut self.weight, &grads.weight);
+        f(Self::info(layer, "bias"), &mut self.bias, &grads.bias);
+    }
+}
+
+impl<
+    const C_IN: usize,
+    const H: usize,
+    const W: usize,
+    const C_OUT: usize,
+    const K: usize,
+    const STRIDE: usize,
+    const H_OUT: usize,
+    const W_OUT: usize,
+    A: Activation,
+    F: Float,
+> Layer<Rank3<C_IN, H, W>, F> for Conv2D<C_IN, C_OUT, K, STRIDE, H_OUT, W_OUT, A, F>
+{
+    type Output = Rank3<C_OUT, H_OUT, W_OUT>;
+    /// Scratch for the unfolded input and its gradient.
+    type Cache = ConvScratch<F>;
+    const ACTIVATION: ActivationKind = A::KIND;
+
+    // x: [B, C_IN, H, W] -> y: [B, C_OUT, H_OUT, W_OUT]
+    fn forward(&self, x: &Batch<Rank3<C_IN, H, W>, F>, y: &mut Batch<Self::Output, F>) {
+        self.forward_train(x, y, &mut ConvScratch::default(), &mut TrainContext::new(0));
+    }
+
+    fn forward_train(
+        &self,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        y: &mut Batch<Self::Output, F>,
+        scratch: &mut ConvScratch<F>,
+        _ctx: &mut TrainContext,
+    ) {
+        let g = Self::geometry::<H, W>();
+        scratch.fit(&g);
+        y.resize(x.len());
+        conv2d_forward::<F, A>(
+            &g,
+            x.as_slice(),
+            &self.weight,
+            &self.bias,
+            y.as_mut_slice(),
+            &mut scratch.cols,
+        );
+    }
+
+    // dy -> dz = dy * act'(y), then as backward_preactivation
+    fn backward(
+        &self,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        y: &Batch<Self::Output, F>,
+        scratch: &mut ConvScratch<F>,
+        dy: &mut Batch<Self::Output, F>,
+        dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
+        grads: &mut Self::Grads,
+    ) {
+        let len = C_OUT * H_OUT * W_OUT;
+        for (y, dy) in y.samples().zip(dy.as_mut_slice().chunks_exact_mut(len)) {
+            A::backward(y, dy);
+        }
+        self.backward_preactivation(x, y, scratch, dy, dx, grads);
+    }
+
+    // dz: [B, C_OUT, H_OUT, W_OUT] -> dW: [C_OUT, C_IN, K, K], db: [C_OUT], dx: [B, C_IN, H, W]
+    fn backward_preactivation(
+        &self,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        _y: &Batch<Self::Output, F>,
+        scratch: &mut ConvScratch<F>,
+        dz: &mut Batch<Self::Output, F>,
+        dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
+        grads: &mut Self::Grads,
+    ) {
+        let dx = dx.map(|dx| {
+            dx.resize(x.len());
+            dx.as_mut_slice()
+        });
+        conv2d_backward(
+            &Self::geometry::<H, W>(),
+            x.as_slice(),
+            &self.weight,
+            dz.as_slice(),
+            &mut grads.weight,
+            &mut grads.bias,
+            dx,
+            scratch,
+        );
+    }
+}

@@ -1,0 +1,82 @@
+//! The kernels against direct, obviously-correct loops.
+
+use keelnet::gradcheck::random_batch;
+use keelnet::kernels::{ConvGeometry, conv2d_forward, max_pool_forward};
+use keelnet::{Linear, Rank1};
+
+/// Direct convolution with TensorFlow's padding rule: total padding
+/// `max((out - 1)·stride + k - in, 0)`, the smaller half at the top/left.
+fn direct_conv(g: &ConvGeometry, x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
+    let pad = |out: usize, input: usize| {
+        let total = ((out - 1) * g.stride + g.k).saturating_sub(input);
+        (total / 2) as isize
+    };
+    let (pt, pl) = (pad(g.h_out, g.h), pad(g.w_out, g.w));
+    let mut y = vec![0.0; g.c_out * g.h_out * g.w_out];
+    for o in 0..g.c_out {
+        for oh in 0..g.h_out {
+            for ow in 0..g.w_out {
+                let mut sum = b[o];
+                for c in 0..g.c_in {
+                    for i in 0..g.k {
+                        for j in 0..g.k {
+                            let r = (oh * g.stride + i) as isize - pt;
+                            let s = (ow * g.stride + j) as isize - pl;
+                            if r >= 0 && s >= 0 && (r as usize) < g.h && (s as usize) < g.w {
+                                let xv = x[(c * g.h + r as usize) * g.w + s as usize];
+                                sum += xv * w[((o * g.c_in + c) * g.k + i) * g.k + j];
+                            }
+                        }
+                    }
+                }
+                y[(o * g.h_out + oh) * g.w_out + ow] = sum;
+            }
+        }
+    }
+    y
+}
+
+#[test]
+fn conv2d_matches_direct_convolution() {
+    let cases = [
+        // (c_in, h, w, c_out, k, stride, h_out, w_out)
+        (1, 28, 28, 4, 3, 1, 26, 26), // valid
+        (3, 7, 9, 5, 3, 1, 7, 9),     // same
+        (2, 8, 8, 3, 4, 1, 8, 8),     // same, even kernel
+        (2, 9, 7, 3, 3, 2, 5, 4),     // same, stride 2
+        (1, 17, 13, 2, 5, 3, 5, 3),   // valid, stride 3
+        (3, 1, 1, 1, 1, 1, 1, 1),
+    ];
+    for (seed, &(c_in, h, w, c_out, k, stride, h_out, w_out)) in cases.iter().enumerate() {
+        let g = ConvGeometry {
+            c_in,
+            h,
+            w,
+            c_out,
+            k,
+            stride,
+            h_out,
+            w_out,
+        };
+        let seed = seed as u64 * 3;
+        let x = random_batch::<Rank1<1>>(c_in * h * w, seed).into_vec();
+        let weight = random_batch::<Rank1<1>>(c_out * c_in * k * k, seed + 1).into_vec();
+        let bias = random_batch::<Rank1<1>>(c_out, seed + 2).into_vec();
+        let mut y = vec![0.0; c_out * h_out * w_out];
+        let mut cols = vec![0.0; c_in * k * k * h_out * w_out];
+        conv2d_forward::<f64, Linear>(&g, &x, &weight, &bias, &mut y, &mut cols);
+        let expected = direct_conv(&g, &x, &weight, &bias);
+        for (a, b) in y.iter().zip(&expected) {
+            assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn max_pool_drops_the_rows_that_do_not_fill_a_window() {
+    // 1x3x3 with P = 2: only the top-left 2x2 window counts.
+    let x = [1.0, 5.0, 9.0, 2.0, 3.0, 9.0, 9.0, 9.0, 9.0];
+    let (mut y, mut argmax) = ([0.0], [0]);
+    max_pool_forward((1, 3, 3), 2, &x, &mut y, &mut argmax);
+    assert_eq!((y, argmax), ([5.0], [1]));
+}
