@@ -91,8 +91,11 @@ impl Activation for ReLU {
     const NAME: &'static str = "relu";
     const KIND: ActivationKind = ActivationKind::ReLU;
     fn forward<F: Float>(z: &mut [F]) {
+        // Not `max`, which would turn NaN into 0 and hide a diverged value.
         for v in z {
-            *v = v.max(F::zero());
+            if *v < F::zero() {
+                *v = F::zero();
+            }
         }
     }
     fn backward<F: Float>(y: &[F], dy: &mut [F]) {

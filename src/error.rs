@@ -1,6 +1,7 @@
 //! The one error type of keelnet.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong at run time in keelnet.
 ///
@@ -14,7 +15,7 @@ use std::fmt;
 /// assert_eq!(err, Error::NotWholeSamples { len: 7, sample_len: 3 });
 /// println!("{err}");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
     /// A buffer holds `actual` elements where `expected` were needed.
@@ -45,6 +46,80 @@ pub enum Error {
         /// How many classes there are.
         classes: usize,
     },
+    /// Reading or writing a file failed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        message: String,
+    },
+    /// A data file is not in the format it claims (wrong magic number,
+    /// truncated, trailing bytes, absurd sizes).
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A data file holds samples of another shape than the network takes.
+    ShapeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The sample shape the receiving batch needs.
+        expected: Vec<usize>,
+        /// The sample shape in the file.
+        found: Vec<usize>,
+    },
+    /// A data set is on none of the places searched, and could not be fetched.
+    DataNotFound {
+        /// The data set.
+        name: String,
+        /// The directories searched, in order.
+        searched: Vec<PathBuf>,
+        /// Why it could not be fetched, and how to get it.
+        help: String,
+    },
+    /// A download failed.
+    Download {
+        /// What was fetched.
+        url: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A file's SHA-256 is not the published one (corrupt or tampered).
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// The published digest.
+        expected: String,
+        /// The digest of what was read.
+        actual: String,
+    },
+    /// The loss stopped being a finite number: training diverged.
+    NonFiniteLoss {
+        /// The epoch, from 1.
+        epoch: usize,
+        /// The step within the epoch, from 1.
+        step: usize,
+        /// The loss value (NaN or infinite).
+        loss: f64,
+    },
+    /// An argument is out of its range (a batch size of 0, a validation
+    /// split of 1.5, ...).
+    InvalidArgument {
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub(crate) fn io(path: &Path, error: &std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -66,6 +141,47 @@ impl fmt::Display for Error {
                 f,
                 "label {label} is out of range for {classes} classes (labels run 0..{classes})"
             ),
+            Error::Io { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Malformed { path, reason } => {
+                write!(f, "{}: not a valid data file: {reason}", path.display())
+            }
+            Error::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}: samples of shape {found:?}, but the batch takes samples of shape {expected:?}",
+                path.display()
+            ),
+            Error::DataNotFound {
+                name,
+                searched,
+                help,
+            } => {
+                let places: Vec<String> =
+                    searched.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "{name} not found; looked in: {}. {help}",
+                    places.join(", ")
+                )
+            }
+            Error::Download { url, reason } => write!(f, "downloading {url} failed: {reason}"),
+            Error::Checksum {
+                path,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{}: SHA-256 is {actual}, expected {expected}: the file is corrupt",
+                path.display()
+            ),
+            Error::NonFiniteLoss { epoch, step, loss } => write!(
+                f,
+                "the loss became {loss} at epoch {epoch}, step {step}: training diverged (lower the learning rate, or check the data for NaN)"
+            ),
+            Error::InvalidArgument { message } => f.write_str(message),
         }
     }
 }

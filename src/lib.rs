@@ -92,6 +92,7 @@
 
 mod activation;
 mod batch;
+pub mod datasets;
 mod error;
 mod float;
 pub mod gradcheck;
@@ -103,6 +104,7 @@ pub mod loss;
 pub mod optim;
 mod params;
 pub mod shape;
+pub mod train;
 
 pub use activation::{Activation, ActivationKind, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh};
 pub use batch::Batch;

@@ -80,3 +80,72 @@ fn max_pool_drops_the_rows_that_do_not_fill_a_window() {
     max_pool_forward((1, 3, 3), 2, &x, &mut y, &mut argmax);
     assert_eq!((y, argmax), ([5.0], [1]));
 }
+
+#[test]
+fn conv2d_threaded_batch_matches_one_sample_at_a_time() {
+    use keelnet::kernels::{ConvScratch, conv2d_backward};
+    // Large enough for the threaded path: 16 samples of 8x16x16 -> 8x14x14 with 3x3 kernels.
+    let g = ConvGeometry {
+        c_in: 8,
+        h: 16,
+        w: 16,
+        c_out: 8,
+        k: 3,
+        stride: 1,
+        h_out: 14,
+        w_out: 14,
+    };
+    let (batch, in_len, out_len) = (16, 8 * 16 * 16, 8 * 14 * 14);
+    let x = random_batch::<Rank1<1>>(batch * in_len, 1).into_vec();
+    let weight = random_batch::<Rank1<1>>(8 * 8 * 9, 2).into_vec();
+    let bias = random_batch::<Rank1<1>>(8, 3).into_vec();
+    let dz = random_batch::<Rank1<1>>(batch * out_len, 4).into_vec();
+    let mut cols = vec![0.0; 8 * 9 * 14 * 14];
+
+    let mut y = vec![0.0; batch * out_len];
+    conv2d_forward::<f64, Linear>(&g, &x, &weight, &bias, &mut y, &mut cols);
+    let (mut dw, mut db, mut dx) = (
+        vec![0.0; 8 * 8 * 9],
+        vec![0.0; 8],
+        vec![0.0; batch * in_len],
+    );
+    conv2d_backward(
+        &g,
+        &x,
+        &weight,
+        &dz,
+        &mut dw,
+        &mut db,
+        Some(&mut dx),
+        &mut ConvScratch::default(),
+    );
+
+    let (mut dw_sum, mut db_sum) = (vec![0.0; dw.len()], vec![0.0; 8]);
+    for i in 0..batch {
+        let (xi, dzi) = (
+            &x[i * in_len..(i + 1) * in_len],
+            &dz[i * out_len..(i + 1) * out_len],
+        );
+        let mut yi = vec![0.0; out_len];
+        conv2d_forward::<f64, Linear>(&g, xi, &weight, &bias, &mut yi, &mut cols);
+        assert_eq!(yi, &y[i * out_len..(i + 1) * out_len]);
+        let (mut dwi, mut dbi, mut dxi) = (vec![0.0; dw.len()], vec![0.0; 8], vec![0.0; in_len]);
+        conv2d_backward(
+            &g,
+            xi,
+            &weight,
+            dzi,
+            &mut dwi,
+            &mut dbi,
+            Some(&mut dxi),
+            &mut ConvScratch::default(),
+        );
+        assert_eq!(dxi, &dx[i * in_len..(i + 1) * in_len]);
+        dw_sum.iter_mut().zip(&dwi).for_each(|(a, b)| *a += b);
+        db_sum.iter_mut().zip(&dbi).for_each(|(a, b)| *a += b);
+    }
+    // Sums in another order: equal to rounding.
+    for (a, b) in dw.iter().zip(&dw_sum).chain(db.iter().zip(&db_sum)) {
+        assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+    }
+}

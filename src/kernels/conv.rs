@@ -3,6 +3,8 @@
 //! Shapes, channels first: input `[C_IN, H, W]`, weight `[C_OUT, C_IN, K, K]`
 //! (as a `[C_OUT, C_IN·K·K]` matrix), output `[C_OUT, H_OUT, W_OUT]`.
 
+use rayon::prelude::*;
+
 use crate::{Activation, Float};
 
 use super::{matmul, matmul_a_bt, matmul_at_b};
@@ -97,8 +99,18 @@ pub fn col2im<F: Float>(g: &ConvGeometry, cols: &[F], dx: &mut [F]) {
     }
 }
 
-/// `y = act(conv(x, weight) + bias)` for a batch; `cols` is scratch of
-/// `C_IN·K·K·H_OUT·W_OUT` elements.
+/// Below this many multiply-adds a batch stays on one thread.
+const PARALLEL_WORK: usize = 1 << 20;
+
+/// Whether a batch of `samples` samples, `work` multiply-adds each, is worth
+/// spreading over threads.
+fn parallel(samples: usize, work: usize) -> bool {
+    samples > 1 && samples * work >= PARALLEL_WORK && rayon::current_num_threads() > 1
+}
+
+/// `y = act(conv(x, weight) + bias)` for a batch, samples spread over
+/// threads when the work is large; `cols` is the scratch of the
+/// single-threaded path, `C_IN·K·K·H_OUT·W_OUT` elements.
 pub fn conv2d_forward<F: Float, A: Activation>(
     g: &ConvGeometry,
     x: &[F],
@@ -108,7 +120,7 @@ pub fn conv2d_forward<F: Float, A: Activation>(
     cols: &mut [F],
 ) {
     let (in_len, out_len) = (g.c_in * g.h * g.w, g.c_out * g.positions());
-    for (x, y) in x.chunks_exact(in_len).zip(y.chunks_exact_mut(out_len)) {
+    let one = |x: &[F], y: &mut [F], cols: &mut [F]| {
         im2col(g, x, cols);
         // y[C_OUT, P] = weight[C_OUT, CKK] · cols[CKK, P]
         matmul(weight, cols, y, g.c_out, g.patch_len(), g.positions());
@@ -116,10 +128,22 @@ pub fn conv2d_forward<F: Float, A: Activation>(
             channel.iter_mut().for_each(|v| *v += b);
         }
         A::forward(y);
+    };
+    if parallel(x.len() / in_len.max(1), out_len * g.patch_len()) {
+        x.par_chunks_exact(in_len)
+            .zip(y.par_chunks_exact_mut(out_len))
+            .for_each_init(
+                || vec![F::zero(); cols.len()],
+                |cols, (x, y)| one(x, y, cols),
+            );
+    } else {
+        for (x, y) in x.chunks_exact(in_len).zip(y.chunks_exact_mut(out_len)) {
+            one(x, y, cols);
+        }
     }
 }
 
-/// Scratch buffers of [`conv2d_backward`].
+/// Scratch buffers of [`conv2d_backward`], and the gradient sums of one thread.
 #[derive(Clone, Debug, Default)]
 pub struct ConvScratch<F> {
     /// The unfolded input of one sample, `[C_IN·K·K, H_OUT·W_OUT]`.
@@ -128,19 +152,88 @@ pub struct ConvScratch<F> {
     pub d_cols: Vec<F>,
     /// One sample's weight gradient, `[C_OUT, C_IN·K·K]`.
     pub d_weight: Vec<F>,
+    /// The weight gradient summed over samples.
+    pub d_weight_sum: Vec<F>,
+    /// The bias gradient summed over samples, `[C_OUT]`.
+    pub d_bias_sum: Vec<F>,
 }
 
 impl<F: Float> ConvScratch<F> {
-    /// Sizes the buffers for `g` (no allocation once sized).
+    /// Sizes the buffers for `g` (no allocation once sized) and zeroes the sums.
     pub fn fit(&mut self, g: &ConvGeometry) {
         self.cols.resize(g.patch_len() * g.positions(), F::zero());
         self.d_cols.resize(g.patch_len() * g.positions(), F::zero());
         self.d_weight.resize(g.c_out * g.patch_len(), F::zero());
+        self.d_weight_sum.clear();
+        self.d_weight_sum.resize(g.c_out * g.patch_len(), F::zero());
+        self.d_bias_sum.clear();
+        self.d_bias_sum.resize(g.c_out, F::zero());
+    }
+
+    fn sized(g: &ConvGeometry) -> Self {
+        let mut scratch = Self::default();
+        scratch.fit(g);
+        scratch
+    }
+
+    /// Adds one sample's gradients; writes its input gradient into `dx` if given.
+    fn add_sample(
+        &mut self,
+        g: &ConvGeometry,
+        x: &[F],
+        weight: &[F],
+        dz: &[F],
+        dx: Option<&mut [F]>,
+    ) {
+        for (db, channel) in self
+            .d_bias_sum
+            .iter_mut()
+            .zip(dz.chunks_exact(g.positions()))
+        {
+            *db += channel.iter().copied().sum();
+        }
+        im2col(g, x, &mut self.cols);
+        // d_weight[C_OUT, CKK] = dz[C_OUT, P] · cols[CKK, P]ᵀ
+        matmul_a_bt(
+            dz,
+            &self.cols,
+            &mut self.d_weight,
+            g.c_out,
+            g.patch_len(),
+            g.positions(),
+        );
+        for (sum, &v) in self.d_weight_sum.iter_mut().zip(&self.d_weight) {
+            *sum += v;
+        }
+        if let Some(dx) = dx {
+            // d_cols[CKK, P] = weight[C_OUT, CKK]ᵀ · dz[C_OUT, P]
+            matmul_at_b(
+                weight,
+                dz,
+                &mut self.d_cols,
+                g.c_out,
+                g.patch_len(),
+                g.positions(),
+            );
+            dx.fill(F::zero());
+            col2im(g, &self.d_cols, dx);
+        }
+    }
+
+    fn merge(mut self, other: Self) -> Self {
+        for (a, b) in self.d_weight_sum.iter_mut().zip(other.d_weight_sum) {
+            *a += b;
+        }
+        for (a, b) in self.d_bias_sum.iter_mut().zip(other.d_bias_sum) {
+            *a += b;
+        }
+        self
     }
 }
 
 /// Backward from `dz` = dL/d(pre-activation) `[B, C_OUT, H_OUT, W_OUT]`:
-/// writes `d_weight`, `d_bias`, and `dx` when asked.
+/// writes `d_weight`, `d_bias`, and `dx` when asked; samples spread over
+/// threads when the work is large.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward<F: Float>(
     g: &ConvGeometry,
@@ -149,49 +242,50 @@ pub fn conv2d_backward<F: Float>(
     dz: &[F],
     d_weight: &mut [F],
     d_bias: &mut [F],
-    mut dx: Option<&mut [F]>,
+    dx: Option<&mut [F]>,
     scratch: &mut ConvScratch<F>,
 ) {
-    scratch.fit(g);
     let (in_len, out_len) = (g.c_in * g.h * g.w, g.c_out * g.positions());
-    d_weight.fill(F::zero());
-    d_bias.fill(F::zero());
-    if let Some(dx) = dx.as_deref_mut() {
-        dx.fill(F::zero());
-    }
-    for (i, (x, dz)) in x
-        .chunks_exact(in_len)
-        .zip(dz.chunks_exact(out_len))
-        .enumerate()
-    {
-        for (db, channel) in d_bias.iter_mut().zip(dz.chunks_exact(g.positions())) {
-            *db += channel.iter().copied().sum();
+    let samples = x.len() / in_len.max(1);
+    scratch.fit(g);
+    let sums = if parallel(samples, 3 * out_len * g.patch_len()) {
+        let xs = x.par_chunks_exact(in_len).zip(dz.par_chunks_exact(out_len));
+        let sums = match dx {
+            Some(dx) => xs
+                .zip(dx.par_chunks_exact_mut(in_len))
+                .fold(
+                    || ConvScratch::sized(g),
+                    |mut s, ((x, dz), dx)| {
+                        s.add_sample(g, x, weight, dz, Some(dx));
+                        s
+                    },
+                )
+                .reduce_with(ConvScratch::merge),
+            None => xs
+                .fold(
+                    || ConvScratch::sized(g),
+                    |mut s, (x, dz)| {
+                        s.add_sample(g, x, weight, dz, None);
+                        s
+                    },
+                )
+                .reduce_with(ConvScratch::merge),
+        };
+        sums.unwrap_or_else(|| ConvScratch::sized(g))
+    } else {
+        let mut dx = dx;
+        for (i, (x, dz)) in x
+            .chunks_exact(in_len)
+            .zip(dz.chunks_exact(out_len))
+            .enumerate()
+        {
+            let dx = dx
+                .as_deref_mut()
+                .map(|dx| &mut dx[i * in_len..(i + 1) * in_len]);
+            scratch.add_sample(g, x, weight, dz, dx);
         }
-        im2col(g, x, &mut scratch.cols);
-        // d_weight[C_OUT, CKK] += dz[C_OUT, P] · cols[CKK, P]ᵀ
-        matmul_a_bt(
-            dz,
-            &scratch.cols,
-            &mut scratch.d_weight,
-            g.c_out,
-            g.patch_len(),
-            g.positions(),
-        );
-        d_weight
-            .iter_mut()
-            .zip(&scratch.d_weight)
-            .for_each(|(a, &b)| *a += b);
-        if let Some(dx) = dx.as_deref_mut() {
-            // d_cols[CKK, P] = weight[C_OUT, CKK]ᵀ · dz[C_OUT, P]
-            matmul_at_b(
-                weight,
-                dz,
-                &mut scratch.d_cols,
-                g.c_out,
-                g.patch_len(),
-                g.positions(),
-            );
-            col2im(g, &scratch.d_cols, &mut dx[i * in_len..(i + 1) * in_len]);
-        }
-    }
+        std::mem::take(scratch)
+    };
+    d_weight.copy_from_slice(&sums.d_weight_sum);
+    d_bias.copy_from_slice(&sums.d_bias_sum);
 }

@@ -1,0 +1,285 @@
+//! `Model`: a network compiled with an optimizer and a loss.
+
+use std::borrow::Borrow;
+use std::marker::PhantomData;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use super::progress::Progress;
+use super::{EpochLog, Fit, History, Targets, Validation, gather_samples};
+use crate::{Batch, Error, Float, GradientOf, Layer, Loss, Optimizer, Result, Shape, TrainContext};
+
+/// Loss and accuracy on a data set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss per sample.
+    pub loss: f64,
+    /// Fraction of samples predicted right.
+    pub accuracy: f64,
+}
+
+/// A network compiled with an optimizer and a loss (Keras'
+/// `model.compile(optimizer, loss, metrics=["accuracy"])`), with the buffers
+/// a training step reuses.
+///
+/// ```
+/// use keelnet::prelude::*;
+/// use keelnet::SparseCategoricalCrossentropy;
+/// use keelnet::train::{Fit, Model, Verbosity};
+///
+/// network! {
+///     struct Xor: Input<2> -> Dense<16, ReLU> -> Dense<2, Softmax>;
+/// }
+///
+/// let x = Batch::<Rank1<2>>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.])?;
+/// let y = vec![0, 1, 1, 0];
+/// let mut model = Model::compile(Xor::new(1), Adam::new(0.05), SparseCategoricalCrossentropy);
+/// let history = model.fit(&x, &y[..], Fit::epochs(300).batch_size(4).verbosity(Verbosity::Silent))?;
+/// assert_eq!(history.epochs.len(), 300);
+/// assert_eq!(model.evaluate(&x, &y[..], 4)?.accuracy, 1.0);
+/// let probabilities = model.predict(&x, 32);
+/// assert!(probabilities.sample(1)[1] > 0.9);
+/// # Ok::<(), keelnet::Error>(())
+/// ```
+pub struct Model<N, O, L, I, F = f32>
+where
+    I: Shape,
+    F: Float,
+    N: Layer<I, F>,
+{
+    /// The network, trained in place.
+    pub network: N,
+    /// The optimizer and its state.
+    pub optimizer: O,
+    /// The loss.
+    pub loss: L,
+    cache: N::Cache,
+    grads: N::Grads,
+    output: Batch<N::Output, F>,
+    gradient: Batch<N::Output, F>,
+    input: PhantomData<I>,
+}
+
+impl<N, O, L, I, F> Model<N, O, L, I, F>
+where
+    I: Shape,
+    F: Float,
+    N: Layer<I, F>,
+    O: Optimizer<F>,
+    L: Loss<N::Output, F>,
+{
+    /// Compiles `network` with `optimizer` and `loss`; accuracy is always measured.
+    pub fn compile(network: N, optimizer: O, loss: L) -> Self {
+        Self {
+            network,
+            optimizer,
+            loss,
+            cache: Default::default(),
+            grads: Default::default(),
+            output: Batch::new(),
+            gradient: Batch::new(),
+            input: PhantomData,
+        }
+    }
+
+    /// One optimization step on a batch; returns its mean loss and the
+    /// number of right predictions. A loss that is not finite is an error,
+    /// and the weights are left as they were.
+    pub fn train_on_batch<Y>(
+        &mut self,
+        x: &Batch<I, F>,
+        y: &Y::Batch,
+        ctx: &mut TrainContext,
+    ) -> Result<(f64, usize)>
+    where
+        Y: Targets<N::Output, F> + ?Sized,
+        Y::Batch: Borrow<L::Target>,
+    {
+        let network = &self.network;
+        network.forward_train(x, &mut self.output, &mut self.cache, ctx);
+        let loss = self.loss.loss(&self.output, y.borrow())?.to_f64();
+        if !loss.is_finite() {
+            return Err(Error::NonFiniteLoss {
+                epoch: 0,
+                step: 0,
+                loss,
+            });
+        }
+        let correct = Y::count_correct(y, &self.output);
+        let wrt =
+            self.loss
+                .gradient(&self.output, y.borrow(), N::ACTIVATION, &mut self.gradient)?;
+        let (out, cache, gradient, grads) = (
+            &self.output,
+            &mut self.cache,
+            &mut self.gradient,
+            &mut self.grads,
+        );
+        match wrt {
+            GradientOf::Output => network.backward(x, out, cache, gradient, None, grads),
+            GradientOf::PreActivation => {
+                network.backward_preactivation(x, out, cache, gradient, None, grads)
+            }
+        }
+        self.optimizer.step(&mut self.network, &self.grads);
+        Ok((loss, correct))
+    }
+
+    /// Trains on `x` and `y` as Keras' `fit` does, and returns the figures
+    /// of every epoch.
+    pub fn fit<Y>(&mut self, x: &Batch<I, F>, y: &Y, options: Fit<'_, I, F, Y>) -> Result<History>
+    where
+        Y: Targets<N::Output, F> + ?Sized,
+        Y::Batch: Borrow<L::Target>,
+    {
+        if options.batch_size == 0 {
+            return Err(invalid("the batch size must be at least 1"));
+        }
+        if x.len() != y.count() {
+            return Err(Error::BatchMismatch {
+                left: x.len(),
+                right: y.count(),
+            });
+        }
+        let train_len = match options.validation {
+            Validation::Split(fraction) if !(0.0..1.0).contains(&fraction) => {
+                return Err(invalid(&format!(
+                    "validation_split is a fraction from 0 up to (not including) 1, not {fraction}"
+                )));
+            }
+            Validation::Split(fraction) => x.len() - (x.len() as f64 * fraction) as usize,
+            _ => x.len(),
+        };
+        if train_len == 0 {
+            return Err(invalid("no samples left to train on"));
+        }
+        let held_out: Vec<usize> = (train_len..x.len()).collect();
+
+        let mut order: Vec<usize> = (0..train_len).collect();
+        let mut shuffler = StdRng::seed_from_u64(options.seed);
+        let mut ctx = TrainContext::new(options.seed.wrapping_add(1));
+        let (mut x_batch, mut y_batch) = (Batch::new(), Y::Batch::default());
+        let steps = train_len.div_ceil(options.batch_size);
+        let mut progress = Progress::new(options.verbosity);
+        let mut history = History::default();
+        for epoch in 1..=options.epochs {
+            let start = Instant::now();
+            progress.start_epoch(epoch, options.epochs, steps);
+            if options.shuffle {
+                order.shuffle(&mut shuffler);
+            }
+            let (mut loss_sum, mut correct, mut seen) = (0.0, 0, 0);
+            for (step, indices) in order.chunks(options.batch_size).enumerate() {
+                gather_samples(x, indices, &mut x_batch);
+                y.gather(indices, &mut y_batch);
+                let (loss, right) = self
+                    .train_on_batch::<Y>(&x_batch, &y_batch, &mut ctx)
+                    .map_err(|e| match e {
+                        Error::NonFiniteLoss { loss, .. } => Error::NonFiniteLoss {
+                            epoch,
+                            step: step + 1,
+                            loss,
+                        },
+                        other => other,
+                    })?;
+                loss_sum += loss * indices.len() as f64;
+                correct += right;
+                seen += indices.len();
+                progress.step(
+                    step + 1,
+                    start.elapsed(),
+                    loss_sum / seen as f64,
+                    correct as f64 / seen as f64,
+                );
+            }
+            let validation = match options.validation {
+                Validation::Data(xv, yv) => Some(self.evaluate(xv, yv, options.batch_size)?),
+                Validation::Split(_) if !held_out.is_empty() => {
+                    Some(self.evaluate_samples(x, y, &held_out, options.batch_size)?)
+                }
+                _ => None,
+            };
+            let log = EpochLog {
+                epoch,
+                loss: loss_sum / seen as f64,
+                accuracy: correct as f64 / seen as f64,
+                val_loss: validation.map(|v| v.loss),
+                val_accuracy: validation.map(|v| v.accuracy),
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            progress.end_epoch(&log, steps);
+            history.epochs.push(log);
+        }
+        Ok(history)
+    }
+
+    /// Loss and accuracy on `x` and `y`, in batches of `batch_size`.
+    pub fn evaluate<Y>(&mut self, x: &Batch<I, F>, y: &Y, batch_size: usize) -> Result<Evaluation>
+    where
+        Y: Targets<N::Output, F> + ?Sized,
+        Y::Batch: Borrow<L::Target>,
+    {
+        if x.len() != y.count() {
+            return Err(Error::BatchMismatch {
+                left: x.len(),
+                right: y.count(),
+            });
+        }
+        let all: Vec<usize> = (0..x.len()).collect();
+        self.evaluate_samples(x, y, &all, batch_size)
+    }
+
+    /// [`evaluate`](Self::evaluate) on the samples at `indices`.
+    fn evaluate_samples<Y>(
+        &mut self,
+        x: &Batch<I, F>,
+        y: &Y,
+        indices: &[usize],
+        batch_size: usize,
+    ) -> Result<Evaluation>
+    where
+        Y: Targets<N::Output, F> + ?Sized,
+        Y::Batch: Borrow<L::Target>,
+    {
+        if batch_size == 0 {
+            return Err(invalid("the batch size must be at least 1"));
+        }
+        let (mut loss_sum, mut correct) = (0.0, 0);
+        let (mut x_batch, mut y_batch) = (Batch::new(), Y::Batch::default());
+        for chunk in indices.chunks(batch_size) {
+            gather_samples(x, chunk, &mut x_batch);
+            y.gather(chunk, &mut y_batch);
+            self.network.forward(&x_batch, &mut self.output);
+            let loss = self.loss.loss(&self.output, y_batch.borrow())?.to_f64();
+            loss_sum += loss * chunk.len() as f64;
+            correct += Y::count_correct(&y_batch, &self.output);
+        }
+        let n = indices.len().max(1) as f64;
+        Ok(Evaluation {
+            loss: loss_sum / n,
+            accuracy: correct as f64 / n,
+        })
+    }
+
+    /// The network's outputs for `x`, computed in batches of `batch_size`.
+    pub fn predict(&self, x: &Batch<I, F>, batch_size: usize) -> Batch<N::Output, F> {
+        let mut out = Vec::with_capacity(x.len() * <N::Output as Shape>::NUMEL);
+        let (mut x_batch, mut y_batch) = (Batch::new(), Batch::new());
+        let all: Vec<usize> = (0..x.len()).collect();
+        for indices in all.chunks(batch_size.max(1)) {
+            gather_samples(x, indices, &mut x_batch);
+            self.network.forward(&x_batch, &mut y_batch);
+            out.extend_from_slice(y_batch.as_slice());
+        }
+        Batch::from_vec_with_len(out, x.len()).unwrap_or_default()
+    }
+}
+
+fn invalid(message: &str) -> Error {
+    Error::InvalidArgument {
+        message: message.into(),
+    }
+}

@@ -1,0 +1,245 @@
+//! The Keras workflow: fit, evaluate, predict, history, reproducibility, divergence.
+
+mod common;
+
+use keelnet::datasets::mnist::Mnist;
+use keelnet::datasets::to_categorical;
+use keelnet::prelude::*;
+use keelnet::train::{Fit, History, Model, Verbosity};
+use keelnet::{CategoricalCrossentropy, Error, MeanSquaredError, SparseCategoricalCrossentropy};
+
+network! {
+    struct Blobs: Input<2> -> Dense<16, ReLU> -> Dropout<0.1> -> Dense<3, Softmax>;
+    struct TinyCnn: Input<1, 8, 8> -> Conv2D<4, 3, ReLU> -> MaxPool<2> -> Flatten -> Dense<3, Softmax>;
+    struct Regressor: Input<1> -> Dense<8, Tanh> -> Dense<1>;
+}
+
+/// Three separable clusters of 2-D points, labelled 0, 1, 2.
+fn blobs(n: usize) -> (Batch<Rank1<2>>, Vec<usize>) {
+    let centres = [(-2.0, 0.0), (2.0, 0.0), (0.0, 2.5)];
+    let mut data = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let label = i % 3;
+        let jitter = ((i * 7919) % 101) as f32 / 100.0 - 0.5;
+        let jitter2 = ((i * 104_729) % 97) as f32 / 96.0 - 0.5;
+        data.extend([centres[label].0 + jitter, centres[label].1 + jitter2]);
+        labels.push(label);
+    }
+    (Batch::from_vec(data).unwrap(), labels)
+}
+
+fn quiet<'v, I: Shape, Y: ?Sized>(epochs: usize) -> Fit<'v, I, f32, Y> {
+    Fit::epochs(epochs).verbosity(Verbosity::Silent)
+}
+
+#[test]
+fn fit_learns_and_reports_per_epoch_figures() {
+    let (x, y) = blobs(240);
+    let mut model = Model::compile(
+        Blobs::new(3),
+        Adam::new(0.01),
+        SparseCategoricalCrossentropy,
+    );
+    let history = model
+        .fit(&x, &y[..], quiet(15).batch_size(16).validation_split(0.25))
+        .unwrap();
+    assert_eq!(history.epochs.len(), 15);
+    assert_eq!(history.val_accuracy().len(), 15);
+    assert!(
+        history.loss()[14] < history.loss()[0] / 3.0,
+        "{:?}",
+        history.loss()
+    );
+    assert!(
+        history.val_accuracy()[14] > 0.95,
+        "{:?}",
+        history.val_accuracy()
+    );
+    assert!(history.epochs.iter().all(|e| e.seconds > 0.0));
+    let test = model.evaluate(&x, &y[..], 32).unwrap();
+    assert!(test.accuracy > 0.95 && test.loss < 0.3, "{test:?}");
+}
+
+fn without_times(mut history: History) -> History {
+    history.epochs.iter_mut().for_each(|e| e.seconds = 0.0);
+    history
+}
+
+#[test]
+fn the_same_seed_gives_the_same_history_bit_for_bit() {
+    let (x, y) = blobs(90);
+    let run = |seed: u64| {
+        let mut model = Model::compile(
+            Blobs::new(1),
+            Adam::default(),
+            SparseCategoricalCrossentropy,
+        );
+        without_times(
+            model
+                .fit(
+                    &x,
+                    &y[..],
+                    quiet(3).batch_size(8).validation_split(0.2).seed(seed),
+                )
+                .unwrap(),
+        )
+    };
+    assert_eq!(run(5), run(5));
+    assert_ne!(run(5), run(6));
+}
+
+#[test]
+fn a_cnn_on_one_thread_is_reproducible_too() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let x = keelnet::gradcheck::random_batch::<Rank3<1, 8, 8>>(64, 1);
+    let x = Batch::<Rank3<1, 8, 8>>::from_vec(x.as_slice().iter().map(|&v| v as f32).collect())
+        .unwrap();
+    let y: Vec<usize> = (0..64).map(|i| i % 3).collect();
+    let run = || {
+        pool.install(|| {
+            let mut model = Model::compile(
+                TinyCnn::new(2),
+                Adam::default(),
+                SparseCategoricalCrossentropy,
+            );
+            without_times(
+                model
+                    .fit(&x, &y[..], quiet(2).batch_size(16).seed(3))
+                    .unwrap(),
+            )
+        })
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn validation_data_and_one_hot_targets() {
+    let (x, labels) = blobs(120);
+    let y: Batch<Rank1<3>> = to_categorical(&labels).unwrap();
+    let (xv, lv) = blobs(30);
+    let yv: Batch<Rank1<3>> = to_categorical(&lv).unwrap();
+    let mut model = Model::compile(Blobs::new(2), Adam::new(0.01), CategoricalCrossentropy);
+    let history = model
+        .fit(&x, &y, quiet(10).batch_size(10).validation_data(&xv, &yv))
+        .unwrap();
+    let last = history.epochs.last().unwrap();
+    let check = model.evaluate(&xv, &yv, 7).unwrap();
+    assert_eq!(last.val_accuracy, Some(check.accuracy));
+    assert!((last.val_loss.unwrap() - check.loss).abs() < 1e-6);
+}
+
+#[test]
+fn predict_and_evaluate_do_not_depend_on_the_batch_size() {
+    let (x, y) = blobs(50);
+    let mut model = Model::compile(
+        Blobs::new(4),
+        Adam::default(),
+        SparseCategoricalCrossentropy,
+    );
+    let whole = model.predict(&x, 64);
+    assert_eq!(whole.len(), 50);
+    assert_eq!(model.predict(&x, 1), whole);
+    assert_eq!(model.predict(&x, 7), whole);
+    let (a, b) = (
+        model.evaluate(&x, &y[..], 50).unwrap(),
+        model.evaluate(&x, &y[..], 3).unwrap(),
+    );
+    assert_eq!(a.accuracy, b.accuracy);
+    assert!((a.loss - b.loss).abs() < 1e-6);
+}
+
+#[test]
+fn regression_with_mean_squared_error() {
+    let x = Batch::<Rank1<1>>::from_vec((0..64).map(|i| i as f32 / 32.0 - 1.0).collect()).unwrap();
+    let y = Batch::<Rank1<1>>::from_vec(x.as_slice().iter().map(|v| v * v).collect()).unwrap();
+    let mut model = Model::compile(Regressor::new(0), Adam::new(0.02), MeanSquaredError);
+    let history = model.fit(&x, &y, quiet(200).batch_size(16)).unwrap();
+    assert!(history.loss()[199] < 0.01, "{:?}", &history.loss()[190..]);
+}
+
+#[test]
+fn a_loss_that_stops_being_finite_stops_training() {
+    let (mut x, y) = blobs(64);
+    x.sample_mut(40)[0] = f32::NAN; // the third batch of 16, unshuffled
+    let mut model = Model::compile(
+        Blobs::new(0),
+        Adam::default(),
+        SparseCategoricalCrossentropy,
+    );
+    let before = model.network.clone();
+    match model.fit(&x, &y[..], quiet(2).batch_size(16).shuffle(false)) {
+        Err(Error::NonFiniteLoss { epoch, step, loss }) => {
+            assert_eq!((epoch, step), (1, 3));
+            assert!(loss.is_nan());
+        }
+        other => panic!("expected NonFiniteLoss, got {other:?}"),
+    }
+    assert_ne!(model.network, before, "the first two steps trained");
+    assert!(model.network.dense_1.weight.iter().all(|w| w.is_finite()));
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let (x, y) = blobs(10);
+    let mut model = Model::compile(
+        Blobs::new(0),
+        Adam::default(),
+        SparseCategoricalCrossentropy,
+    );
+    let invalid = |r: Result<History, Error>| matches!(r, Err(Error::InvalidArgument { .. }));
+    assert!(invalid(model.fit(&x, &y[..], quiet(1).batch_size(0))));
+    assert!(invalid(model.fit(
+        &x,
+        &y[..],
+        quiet(1).validation_split(1.0)
+    )));
+    assert!(invalid(model.fit(
+        &x,
+        &y[..],
+        quiet(1).validation_split(-0.1)
+    )));
+    assert_eq!(
+        model.fit(&x, &y[..3], quiet(1)).unwrap_err(),
+        Error::BatchMismatch { left: 10, right: 3 }
+    );
+    let bad_labels = [7; 10];
+    assert_eq!(
+        model.fit(&x, &bad_labels[..], quiet(1)).unwrap_err(),
+        Error::LabelOutOfRange {
+            label: 7,
+            classes: 3
+        }
+    );
+}
+
+network! {
+    struct SmallMnistMlp: Input<1, 28, 28> -> Flatten -> Dense<32, ReLU> -> Dense<10, Softmax>;
+}
+
+#[test]
+fn a_small_mlp_learns_mnist() {
+    let mut mnist: Mnist = Mnist::load_from(&common::data_dir().join("mnist")).unwrap();
+    mnist.train_images.resize(3000);
+    mnist.train_labels.truncate(3000);
+    let mut model = Model::compile(
+        SmallMnistMlp::new(0),
+        Adam::default(),
+        SparseCategoricalCrossentropy,
+    );
+    let history = model
+        .fit(
+            &mnist.train_images,
+            &mnist.train_labels[..],
+            quiet(3).validation_split(0.2),
+        )
+        .unwrap();
+    assert!(history.val_accuracy()[2] > 0.85, "{history:?}");
+    let test = model
+        .evaluate(&mnist.test_images, &mnist.test_labels[..], 256)
+        .unwrap();
+    assert!(test.accuracy > 0.85, "{test:?}");
+}
