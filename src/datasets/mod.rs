@@ -34,9 +34,8 @@ pub fn to_categorical<const N: usize, F: Float>(labels: &[usize]) -> Result<Batc
 /// assert_eq!(x, [0.0, 0.2, 1.0]);
 /// ```
 pub fn scale_bytes<F: Float>(bytes: &[u8]) -> Vec<F> {
-    let scale = F::one() / F::from_f64(255.0);
     bytes
         .iter()
-        .map(|&b| F::from_f64(f64::from(b)) * scale)
+        .map(|&b| F::from_f64(f64::from(b) / 255.0))
         .collect()
 }
