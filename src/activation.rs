@@ -91,18 +91,15 @@ impl Activation for ReLU {
     const NAME: &'static str = "relu";
     const KIND: ActivationKind = ActivationKind::ReLU;
     fn forward<F: Float>(z: &mut [F]) {
-        // Not `max`, which would turn NaN into 0 and hide a diverged value.
+        // A select, not a branch (the sign is random), and not `max`, which
+        // would turn NaN into 0 and hide a diverged value.
         for v in z {
-            if *v < F::zero() {
-                *v = F::zero();
-            }
+            *v = if *v < F::zero() { F::zero() } else { *v };
         }
     }
     fn backward<F: Float>(y: &[F], dy: &mut [F]) {
         for (d, &y) in dy.iter_mut().zip(y) {
-            if y <= F::zero() {
-                *d = F::zero();
-            }
+            *d = if y > F::zero() { *d } else { F::zero() };
         }
     }
 }

@@ -59,7 +59,7 @@ impl<S: Shape, F: Float> Batch<S, F> {
     /// # Ok::<(), keelnet::Error>(())
     /// ```
     pub fn from_vec(data: Vec<F>) -> Result<Self> {
-        if S::NUMEL == 0 || data.len() % S::NUMEL != 0 {
+        if S::NUMEL == 0 || !data.len().is_multiple_of(S::NUMEL) {
             return Err(Error::NotWholeSamples {
                 len: data.len(),
                 sample_len: S::NUMEL,

@@ -38,6 +38,53 @@ pub trait Float:
     fn from_usize(n: usize) -> Self {
         Self::from_f64(n as f64)
     }
+
+    /// The matrix product `c (+)= op(a) · op(b)` described by `shape`, then
+    /// `epilogue(row, first column, values)` over each finished part of `c`.
+    ///
+    /// `f32` runs the packed SIMD kernels ([`sgemm`](crate::kernels::sgemm));
+    /// other types the reference loops ([`reference::gemm`](crate::kernels::reference::gemm)).
+    fn gemm<E: Fn(usize, usize, &mut [Self]) + Sync>(
+        shape: GemmShape,
+        a: &[Self],
+        b: &[Self],
+        c: &mut [Self],
+        epilogue: &E,
+    ) {
+        crate::kernels::reference::gemm(shape, a, b, c);
+        let n = shape.n.max(1);
+        for (row, values) in c.chunks_exact_mut(n).take(shape.m).enumerate() {
+            epilogue(row, 0, values);
+        }
+    }
+}
+
+/// The shape of a matrix product `c[m×n] (+)= op(a)[m×k] · op(b)[k×n]`,
+/// all matrices row-major; `op` transposes when asked (a transposed `a` is
+/// stored `[k×m]`, a transposed `b` `[n×k]`).
+///
+/// ```
+/// use keelnet::{Float, GemmShape};
+/// let a = [1.0f32, 2.0, 3.0, 4.0];
+/// let mut c = [0.0f32; 4];
+/// let shape = GemmShape { m: 2, n: 2, k: 2, a_transposed: true, b_transposed: false, accumulate: false };
+/// f32::gemm(shape, &a, &a, &mut c, &|_, _, _: &mut [f32]| {});
+/// assert_eq!(c, [10.0, 14.0, 14.0, 20.0]); // aᵀ·a
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GemmShape {
+    /// Rows of `c`.
+    pub m: usize,
+    /// Columns of `c`.
+    pub n: usize,
+    /// The shared dimension.
+    pub k: usize,
+    /// `a` is stored transposed, `[k×m]`.
+    pub a_transposed: bool,
+    /// `b` is stored transposed, `[n×k]`.
+    pub b_transposed: bool,
+    /// Add to `c` instead of overwriting it.
+    pub accumulate: bool,
 }
 
 impl Float for f32 {
@@ -46,6 +93,27 @@ impl Float for f32 {
     }
     fn to_f64(self) -> f64 {
         f64::from(self)
+    }
+    fn gemm<E: Fn(usize, usize, &mut [Self]) + Sync>(
+        shape: GemmShape,
+        a: &[Self],
+        b: &[Self],
+        c: &mut [Self],
+        epilogue: &E,
+    ) {
+        use crate::kernels::{MatRef, sgemm};
+        let GemmShape { m, n, k, .. } = shape;
+        let a = if shape.a_transposed {
+            MatRef::transposed(a, m)
+        } else {
+            MatRef::row_major(a, k)
+        };
+        let b = if shape.b_transposed {
+            MatRef::transposed(b, k)
+        } else {
+            MatRef::row_major(b, n)
+        };
+        sgemm(m, n, k, a, b, c, shape.accumulate, epilogue);
     }
 }
 

@@ -109,7 +109,7 @@ pub mod train;
 pub use activation::{Activation, ActivationKind, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh};
 pub use batch::Batch;
 pub use error::{Error, Result};
-pub use float::Float;
+pub use float::{Float, GemmShape};
 pub use init::Init;
 pub use layer::{Layer, TrainContext};
 pub use layers::{

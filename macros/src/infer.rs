@@ -60,16 +60,18 @@ pub fn plan(decl: &Declaration) -> Result<Network, Diagnostics> {
             previous_activation = None;
             continue;
         };
-        if let (Some(before), Some(now)) = (previous_activation, plan.activation()) {
-            if plan.is_activation_layer() && before == now && !now.is_linear() {
-                diagnostics.error(
-                    call.span,
-                    format!(
-                        "`{}` directly after a layer that already ends in {}: it would be applied twice; remove this `{}`",
-                        call, now.0, call.name
-                    ),
-                );
-            }
+        if let (Some(before), Some(now)) = (previous_activation, plan.activation())
+            && plan.is_activation_layer()
+            && before == now
+            && !now.is_linear()
+        {
+            diagnostics.error(
+                call.span,
+                format!(
+                    "`{}` directly after a layer that already ends in {}: it would be applied twice; remove this `{}`",
+                    call, now.0, call.name
+                ),
+            );
         }
         previous_activation = plan.activation();
         let output = match &shape {

@@ -5,9 +5,7 @@
 
 use rayon::prelude::*;
 
-use crate::{Activation, Float};
-
-use super::{matmul, matmul_a_bt, matmul_at_b};
+use crate::{Activation, ActivationKind, Float, GemmShape};
 
 /// The sizes of one convolution. Padding is implied by the output size:
 /// `pad = ((h_out - 1)·stride + k - h) / 2` when positive (Keras' 'same',
@@ -51,28 +49,52 @@ impl ConvGeometry {
         self.h_out * self.w_out
     }
 
-    /// The input row and column read by output `(oh, ow)` at kernel offset `(ki, kj)`, if inside.
-    fn source(&self, oh: usize, ow: usize, ki: usize, kj: usize) -> Option<(usize, usize)> {
-        let (pad_top, pad_left) = self.pad();
-        let row = (oh * self.stride + ki).checked_sub(pad_top)?;
-        let col = (ow * self.stride + kj).checked_sub(pad_left)?;
-        (row < self.h && col < self.w).then_some((row, col))
+    /// For kernel offset `kj` along a row of `w` inputs: the outputs
+    /// `lo..hi` whose input column `ow·stride + kj - pad` is inside the row.
+    fn inside(&self, kj: usize, pad: usize, w: usize, w_out: usize) -> (usize, usize) {
+        let s = self.stride;
+        // ow·s + kj >= pad  and  ow·s + kj < w + pad
+        let lo = pad.saturating_sub(kj).div_ceil(s).min(w_out);
+        let hi = (w + pad).saturating_sub(kj).div_ceil(s).min(w_out).max(lo);
+        (lo, hi)
+    }
+
+    /// The input row of output row `oh` at kernel offset `ki`, if inside.
+    fn input_row(&self, oh: usize, ki: usize, pad_top: usize) -> Option<usize> {
+        (oh * self.stride + ki)
+            .checked_sub(pad_top)
+            .filter(|&r| r < self.h)
     }
 }
 
 /// Unfolds one input sample `x[C_IN, H, W]` into `cols[C_IN·K·K, H_OUT·W_OUT]`.
 pub fn im2col<F: Float>(g: &ConvGeometry, x: &[F], cols: &mut [F]) {
+    let (pad_top, pad_left) = g.pad();
     let positions = g.positions();
     for c in 0..g.c_in {
+        let channel = &x[c * g.h * g.w..][..g.h * g.w];
         for ki in 0..g.k {
             for kj in 0..g.k {
-                let row = ((c * g.k + ki) * g.k + kj) * positions;
-                for oh in 0..g.h_out {
-                    for ow in 0..g.w_out {
-                        cols[row + oh * g.w_out + ow] = match g.source(oh, ow, ki, kj) {
-                            Some((r, s)) => x[(c * g.h + r) * g.w + s],
-                            None => F::zero(),
-                        };
+                let row = &mut cols[((c * g.k + ki) * g.k + kj) * positions..][..positions];
+                let (lo, hi) = g.inside(kj, pad_left, g.w, g.w_out);
+                for (oh, out) in row.chunks_exact_mut(g.w_out).enumerate() {
+                    let Some(r) = g.input_row(oh, ki, pad_top) else {
+                        out.fill(F::zero());
+                        continue;
+                    };
+                    let source = &channel[r * g.w..][..g.w];
+                    out[..lo].fill(F::zero());
+                    out[hi..].fill(F::zero());
+                    let first = lo * g.stride + kj - pad_left;
+                    if g.stride == 1 {
+                        out[lo..hi].copy_from_slice(&source[first..first + (hi - lo)]);
+                    } else {
+                        for (o, v) in out[lo..hi]
+                            .iter_mut()
+                            .zip(source[first..].iter().step_by(g.stride))
+                        {
+                            *o = *v;
+                        }
                     }
                 }
             }
@@ -82,16 +104,26 @@ pub fn im2col<F: Float>(g: &ConvGeometry, x: &[F], cols: &mut [F]) {
 
 /// Folds `cols[C_IN·K·K, H_OUT·W_OUT]` back, adding into `dx[C_IN, H, W]`.
 pub fn col2im<F: Float>(g: &ConvGeometry, cols: &[F], dx: &mut [F]) {
+    let (pad_top, pad_left) = g.pad();
     let positions = g.positions();
     for c in 0..g.c_in {
+        let channel = &mut dx[c * g.h * g.w..][..g.h * g.w];
         for ki in 0..g.k {
             for kj in 0..g.k {
-                let row = ((c * g.k + ki) * g.k + kj) * positions;
-                for oh in 0..g.h_out {
-                    for ow in 0..g.w_out {
-                        if let Some((r, s)) = g.source(oh, ow, ki, kj) {
-                            dx[(c * g.h + r) * g.w + s] += cols[row + oh * g.w_out + ow];
-                        }
+                let row = &cols[((c * g.k + ki) * g.k + kj) * positions..][..positions];
+                let (lo, hi) = g.inside(kj, pad_left, g.w, g.w_out);
+                for (oh, grads) in row.chunks_exact(g.w_out).enumerate() {
+                    let Some(r) = g.input_row(oh, ki, pad_top) else {
+                        continue;
+                    };
+                    let first = lo * g.stride + kj - pad_left;
+                    let target = &mut channel[r * g.w..][..g.w];
+                    for (t, &d) in target[first..]
+                        .iter_mut()
+                        .step_by(g.stride)
+                        .zip(&grads[lo..hi])
+                    {
+                        *t += d;
                     }
                 }
             }
@@ -120,14 +152,34 @@ pub fn conv2d_forward<F: Float, A: Activation>(
     cols: &mut [F],
 ) {
     let (in_len, out_len) = (g.c_in * g.h * g.w, g.c_out * g.positions());
+    let elementwise = A::KIND != ActivationKind::Softmax;
+    let shape = GemmShape {
+        m: g.c_out,
+        n: g.positions(),
+        k: g.patch_len(),
+        a_transposed: false,
+        b_transposed: false,
+        accumulate: false,
+    };
     let one = |x: &[F], y: &mut [F], cols: &mut [F]| {
         im2col(g, x, cols);
-        // y[C_OUT, P] = weight[C_OUT, CKK] · cols[CKK, P]
-        matmul(weight, cols, y, g.c_out, g.patch_len(), g.positions());
-        for (channel, &b) in y.chunks_exact_mut(g.positions()).zip(bias) {
-            channel.iter_mut().for_each(|v| *v += b);
+        // y[C_OUT, P] = act(weight[C_OUT, CKK] · cols[CKK, P] + bias), fused per tile
+        F::gemm(
+            shape,
+            weight,
+            cols,
+            y,
+            &|channel, _col, values: &mut [F]| {
+                let b = bias[channel];
+                values.iter_mut().for_each(|v| *v += b);
+                if elementwise {
+                    A::forward(values);
+                }
+            },
+        );
+        if !elementwise {
+            A::forward(y);
         }
-        A::forward(y);
     };
     if parallel(x.len() / in_len.max(1), out_len * g.patch_len()) {
         x.par_chunks_exact(in_len)
@@ -150,8 +202,6 @@ pub struct ConvScratch<F> {
     pub cols: Vec<F>,
     /// Its gradient.
     pub d_cols: Vec<F>,
-    /// One sample's weight gradient, `[C_OUT, C_IN·K·K]`.
-    pub d_weight: Vec<F>,
     /// The weight gradient summed over samples.
     pub d_weight_sum: Vec<F>,
     /// The bias gradient summed over samples, `[C_OUT]`.
@@ -163,7 +213,6 @@ impl<F: Float> ConvScratch<F> {
     pub fn fit(&mut self, g: &ConvGeometry) {
         self.cols.resize(g.patch_len() * g.positions(), F::zero());
         self.d_cols.resize(g.patch_len() * g.positions(), F::zero());
-        self.d_weight.resize(g.c_out * g.patch_len(), F::zero());
         self.d_weight_sum.clear();
         self.d_weight_sum.resize(g.c_out * g.patch_len(), F::zero());
         self.d_bias_sum.clear();
@@ -193,28 +242,34 @@ impl<F: Float> ConvScratch<F> {
             *db += channel.iter().copied().sum();
         }
         im2col(g, x, &mut self.cols);
-        // d_weight[C_OUT, CKK] = dz[C_OUT, P] · cols[CKK, P]ᵀ
-        matmul_a_bt(
+        let nothing = |_: usize, _: usize, _: &mut [F]| {};
+        // d_weight_sum[C_OUT, CKK] += dz[C_OUT, P] · cols[CKK, P]ᵀ
+        let weight_grad = GemmShape {
+            m: g.c_out,
+            n: g.patch_len(),
+            k: g.positions(),
+            a_transposed: false,
+            b_transposed: true,
+            accumulate: true,
+        };
+        F::gemm(
+            weight_grad,
             dz,
             &self.cols,
-            &mut self.d_weight,
-            g.c_out,
-            g.patch_len(),
-            g.positions(),
+            &mut self.d_weight_sum,
+            &nothing,
         );
-        for (sum, &v) in self.d_weight_sum.iter_mut().zip(&self.d_weight) {
-            *sum += v;
-        }
         if let Some(dx) = dx {
             // d_cols[CKK, P] = weight[C_OUT, CKK]ᵀ · dz[C_OUT, P]
-            matmul_at_b(
-                weight,
-                dz,
-                &mut self.d_cols,
-                g.c_out,
-                g.patch_len(),
-                g.positions(),
-            );
+            let input_grad = GemmShape {
+                m: g.patch_len(),
+                n: g.positions(),
+                k: g.c_out,
+                a_transposed: true,
+                b_transposed: false,
+                accumulate: false,
+            };
+            F::gemm(input_grad, weight, dz, &mut self.d_cols, &nothing);
             dx.fill(F::zero());
             col2im(g, &self.d_cols, dx);
         }

@@ -8,10 +8,12 @@ mod conv;
 mod dense;
 mod gemm;
 mod pool;
+pub mod reference;
 mod rows;
 
 pub use conv::{ConvGeometry, ConvScratch, col2im, conv2d_backward, conv2d_forward, im2col};
 pub use dense::{dense_backward, dense_forward};
-pub use gemm::{matmul, matmul_a_bt, matmul_at_b};
+pub use gemm::{Epilogue, Isa, MatRef, NoEpilogue, sgemm, sgemm_on};
 pub use pool::{max_pool_backward, max_pool_forward};
+pub use reference::{matmul, matmul_a_bt, matmul_at_b};
 pub use rows::{add_bias_rows, sum_rows};

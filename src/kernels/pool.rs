@@ -17,20 +17,42 @@ pub fn max_pool_forward<F: Float>(
     let samples = x.chunks_exact(c * h * w).zip(y.chunks_exact_mut(out_len));
     for ((x, y), argmax) in samples.zip(argmax.chunks_exact_mut(out_len)) {
         for ch in 0..c {
+            let channel = &x[ch * h * w..][..h * w];
+            let y = &mut y[ch * h_out * w_out..][..h_out * w_out];
+            let argmax = &mut argmax[ch * h_out * w_out..][..h_out * w_out];
             for oh in 0..h_out {
-                for ow in 0..w_out {
-                    let mut best = (ch * h + oh * p) * w + ow * p;
-                    for i in 0..p {
+                let y = &mut y[oh * w_out..][..w_out];
+                let argmax = &mut argmax[oh * w_out..][..w_out];
+                // The window's first row sets the running maxima, the others compete.
+                let first = oh * p * w;
+                let row = &channel[first..][..w_out * p];
+                for (ow, (y, at)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
+                    let (mut best, mut index) = (row[ow * p], first + ow * p);
+                    for j in 1..p {
+                        let (v, better) = (row[ow * p + j], row[ow * p + j] > best);
+                        // Selects, not branches: which value wins is data-dependent.
+                        best = if better { v } else { best };
+                        index = if better { first + ow * p + j } else { index };
+                    }
+                    (*y, *at) = (best, index as u32);
+                }
+                for i in 1..p {
+                    let start = first + i * w;
+                    let row = &channel[start..][..w_out * p];
+                    for (ow, (y, at)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
                         for j in 0..p {
-                            let at = (ch * h + oh * p + i) * w + ow * p + j;
-                            if x[at] > x[best] {
-                                best = at;
-                            }
+                            let (v, better) = (row[ow * p + j], row[ow * p + j] > *y);
+                            *y = if better { v } else { *y };
+                            *at = if better {
+                                (start + ow * p + j) as u32
+                            } else {
+                                *at
+                            };
                         }
                     }
-                    let out = (ch * h_out + oh) * w_out + ow;
-                    y[out] = x[best];
-                    argmax[out] = best as u32;
+                }
+                for at in argmax.iter_mut() {
+                    *at += (ch * h * w) as u32;
                 }
             }
         }

@@ -1,6 +1,7 @@
-//! Matrix products, plain reference loops.
+//! Matrix products as plain loops: the reference the fast kernels are
+//! tested against, and the path of `f64`.
 
-use crate::Float;
+use crate::{Float, GemmShape};
 
 /// `c[m×n] = a[m×k] · b[k×n]`.
 ///
@@ -8,7 +9,7 @@ use crate::Float;
 /// let a = [1.0, 2.0, 3.0, 4.0]; // 2×2
 /// let b = [1.0, 0.0, 0.0, 1.0];
 /// let mut c = [0.0; 4];
-/// keelnet::kernels::matmul(&a, &b, &mut c, 2, 2, 2);
+/// keelnet::kernels::reference::matmul(&a, &b, &mut c, 2, 2, 2);
 /// assert_eq!(c, a);
 /// ```
 pub fn matmul<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: usize) {
@@ -29,7 +30,7 @@ pub fn matmul<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: us
 /// let a = [1.0, 2.0]; // 1×2
 /// let b = [3.0];      // 1×1
 /// let mut c = [0.0; 2];
-/// keelnet::kernels::matmul_at_b(&a, &b, &mut c, 1, 2, 1);
+/// keelnet::kernels::reference::matmul_at_b(&a, &b, &mut c, 1, 2, 1);
 /// assert_eq!(c, [3.0, 6.0]);
 /// ```
 pub fn matmul_at_b<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: usize) {
@@ -50,7 +51,7 @@ pub fn matmul_at_b<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, 
 /// let a = [1.0, 1.0]; // 1×2
 /// let b = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 3×2
 /// let mut c = [0.0; 3];
-/// keelnet::kernels::matmul_a_bt(&a, &b, &mut c, 1, 3, 2);
+/// keelnet::kernels::reference::matmul_a_bt(&a, &b, &mut c, 1, 3, 2);
 /// assert_eq!(c, [3.0, 7.0, 11.0]);
 /// ```
 pub fn matmul_a_bt<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: usize) {
@@ -75,4 +76,40 @@ fn dot<F: Float>(a: &[F], b: &[F]) -> F {
     }
     let tail: F = a_tail.iter().zip(b_tail).map(|(&a, &b)| a * b).sum();
     sums.iter().copied().sum::<F>() + tail
+}
+
+/// `c (+)= op(a) · op(b)` as described by `shape`, by the loops above.
+///
+/// ```
+/// use keelnet::GemmShape;
+/// let (a, b) = ([1.0, 2.0], [3.0, 4.0]);
+/// let mut c = [1.0];
+/// let shape = GemmShape { m: 1, n: 1, k: 2, a_transposed: false, b_transposed: true, accumulate: true };
+/// keelnet::kernels::reference::gemm(shape, &a, &b, &mut c);
+/// assert_eq!(c, [12.0]);
+/// ```
+pub fn gemm<F: Float>(shape: GemmShape, a: &[F], b: &[F], c: &mut [F]) {
+    let GemmShape { m, n, k, .. } = shape;
+    let c = &mut c[..m * n];
+    let mut product = vec![F::zero(); if shape.accumulate { m * n } else { 0 }];
+    let out = if shape.accumulate {
+        &mut product[..]
+    } else {
+        &mut *c
+    };
+    match (shape.a_transposed, shape.b_transposed) {
+        (false, false) => matmul(a, b, out, m, k, n),
+        (true, false) => matmul_at_b(a, b, out, k, m, n),
+        (false, true) => matmul_a_bt(a, b, out, m, n, k),
+        (true, true) => {
+            for i in 0..m {
+                for j in 0..n {
+                    out[i * n + j] = (0..k).map(|p| a[p * m + i] * b[j * k + p]).sum();
+                }
+            }
+        }
+    }
+    if shape.accumulate {
+        c.iter_mut().zip(product).for_each(|(c, p)| *c += p);
+    }
 }

@@ -1,0 +1,310 @@
+//! Single-precision matrix products: packed, cache-blocked, with
+//! register-blocked micro-kernels for AVX-512 and AVX2+FMA and a portable
+//! one, chosen once at run time.
+//!
+//! The driver follows BLIS: `C[m×n] (+)= A[m×k] · B[k×n]`, with A and B
+//! read through row and column strides (so transposed operands cost no
+//! copy), packed block by block into the order the micro-kernel streams,
+//! and an epilogue applied to each finished block while it is in cache
+//! (a bias and an activation, for a fused layer).
+
+mod microkernel;
+mod pack;
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use microkernel::{Avx2, Avx512, MicroKernel, Portable};
+
+/// An instruction set a kernel can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Isa {
+    /// Plain Rust, vectorized by the compiler for the baseline target.
+    Portable,
+    /// AVX2 with FMA (x86-64).
+    Avx2,
+    /// AVX-512F (x86-64).
+    Avx512,
+}
+
+impl Isa {
+    /// Every instruction set this CPU runs, slowest first.
+    pub fn available() -> Vec<Isa> {
+        let mut isas = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                isas.push(Isa::Avx2);
+            }
+            if is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
+            }
+        }
+        isas
+    }
+
+    /// The instruction set the kernels use: the best available, or the one
+    /// named by `KEELNET_SIMD` (`portable`, `avx2`, `avx512`) if this CPU
+    /// runs it. Decided once per process.
+    ///
+    /// ```
+    /// use keelnet::kernels::Isa;
+    /// assert!(Isa::available().contains(&Isa::selected()));
+    /// ```
+    pub fn selected() -> Isa {
+        static SELECTED: OnceLock<Isa> = OnceLock::new();
+        *SELECTED.get_or_init(|| {
+            let available = Isa::available();
+            let best = *available.last().unwrap_or(&Isa::Portable);
+            let wanted = match std::env::var("KEELNET_SIMD").as_deref() {
+                Ok("portable") => Isa::Portable,
+                Ok("avx2") => Isa::Avx2,
+                Ok("avx512") => Isa::Avx512,
+                _ => best,
+            };
+            if available.contains(&wanted) {
+                wanted
+            } else {
+                best
+            }
+        })
+    }
+}
+
+/// An operand: `rows × cols` values at `data[i·row_stride + j·col_stride]`.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a> {
+    /// The values.
+    pub data: &'a [f32],
+    /// Distance between consecutive rows.
+    pub row_stride: usize,
+    /// Distance between consecutive columns.
+    pub col_stride: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A row-major matrix with `cols` columns.
+    pub fn row_major(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self {
+            data,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+
+    fn at(&self, i: usize, j: usize) -> f32 {
+        self.data[i * self.row_stride + j * self.col_stride]
+    }
+}
+
+/// Called on each finished block of C, row by row: `(row, first column,
+/// values)` where `values` are that row's columns of the block, still in cache.
+pub trait Epilogue: Sync {
+    /// Finishes one row segment of a tile.
+    fn apply(&self, row: usize, col: usize, values: &mut [f32]);
+}
+
+/// No epilogue.
+pub struct NoEpilogue;
+
+impl Epilogue for NoEpilogue {
+    fn apply(&self, _row: usize, _col: usize, _values: &mut [f32]) {}
+}
+
+impl<E: Fn(usize, usize, &mut [f32]) + Sync> Epilogue for E {
+    fn apply(&self, row: usize, col: usize, values: &mut [f32]) {
+        self(row, col, values)
+    }
+}
+
+/// Below this many multiply-adds a product stays on one thread.
+const PARALLEL_WORK: usize = 1 << 21;
+
+/// `c[m×n] = a[m×k] · b[k×n]` (or `+=` when `accumulate`), `c` row-major,
+/// then `epilogue` on each finished tile; on the selected instruction set,
+/// split over threads when large.
+///
+/// ```
+/// use keelnet::kernels::{MatRef, NoEpilogue, sgemm};
+/// let a = [1.0, 2.0, 3.0, 4.0];
+/// let mut c = [0.0; 4];
+/// // c = a · aᵀ
+/// sgemm(2, 2, 2, MatRef::row_major(&a, 2), MatRef::transposed(&a, 2), &mut c, false, &NoEpilogue);
+/// assert_eq!(c, [5.0, 11.0, 11.0, 25.0]);
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+    epilogue: &dyn Epilogue,
+) {
+    sgemm_on(Isa::selected(), m, n, k, a, b, c, accumulate, epilogue);
+}
+
+/// [`sgemm`] on a given instruction set (which this CPU must run; the
+/// portable one otherwise). Tests use it to check every path.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_on(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+    epilogue: &dyn Epilogue,
+) {
+    assert!(c.len() >= m * n, "C holds {} values, not {m}×{n}", c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    let isa = if Isa::available().contains(&isa) {
+        isa
+    } else {
+        Isa::Portable
+    };
+    let threads = if m * n * k >= PARALLEL_WORK {
+        rayon::current_num_threads().min(m)
+    } else {
+        1
+    };
+    let run = |rows: std::ops::Range<usize>, c: &mut [f32]| match isa {
+        Isa::Portable => drive::<Portable>(rows, n, k, a, b, c, accumulate, epilogue),
+        Isa::Avx2 => drive::<Avx2>(rows, n, k, a, b, c, accumulate, epilogue),
+        Isa::Avx512 => drive::<Avx512>(rows, n, k, a, b, c, accumulate, epilogue),
+    };
+    if threads <= 1 {
+        run(0..m, &mut c[..m * n]);
+        return;
+    }
+    // Rows split evenly over threads; each packs its own share.
+    let per_thread = m.div_ceil(threads);
+    rayon::scope(|scope| {
+        for (t, chunk) in c[..m * n].chunks_mut(per_thread * n).enumerate() {
+            let start = t * per_thread;
+            let rows = start..start + chunk.len() / n;
+            let run = &run;
+            scope.spawn(move |_| run(rows, chunk));
+        }
+    });
+}
+
+/// Depth of a packed block (a `KC`-long slice of the shared dimension).
+const KC: usize = 256;
+/// Rows of A packed at once.
+const MC: usize = 96;
+/// Columns of B packed at once.
+const NC: usize = 2048;
+
+thread_local! {
+    /// Packing buffers of this thread, grown once and reused.
+    static PACKED: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Computes rows `rows` of C (given as `c`, starting at row `rows.start`).
+#[allow(clippy::too_many_arguments)]
+fn drive<K: MicroKernel>(
+    rows: std::ops::Range<usize>,
+    n: usize,
+    k: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+    epilogue: &dyn Epilogue,
+) {
+    let m = rows.len();
+    if k == 0 {
+        if !accumulate {
+            c.fill(0.0);
+        }
+        for i in 0..m {
+            epilogue.apply(rows.start + i, 0, &mut c[i * n..(i + 1) * n]);
+        }
+        return;
+    }
+    PACKED.with(|packed| {
+        let (packed_a, packed_b) = &mut *packed.borrow_mut();
+        packed_a.resize(MC.div_ceil(K::MR) * K::MR * KC, 0.0);
+        packed_b.resize(NC.div_ceil(K::NR) * K::NR * KC, 0.0);
+        let mut tile = [0.0f32; 16 * 64];
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                let first = pc == 0 && !accumulate;
+                let last = pc + kc == k;
+                pack::pack_b::<K>(b, pc, kc, jc, nc, packed_b);
+                for ic in (0..m).step_by(MC) {
+                    let mc = MC.min(m - ic);
+                    pack::pack_a::<K>(a, rows.start + ic, mc, pc, kc, packed_a);
+                    for jr in (0..nc).step_by(K::NR) {
+                        let nr = K::NR.min(nc - jr);
+                        let b_sliver = &packed_b[jr / K::NR * K::NR * kc..][..K::NR * kc];
+                        for ir in (0..mc).step_by(K::MR) {
+                            let mr = K::MR.min(mc - ir);
+                            let a_sliver = &packed_a[ir / K::MR * K::MR * kc..][..K::MR * kc];
+                            let (row0, col0) = (ic + ir, jc + jr);
+                            if mr == K::MR && nr == K::NR {
+                                // SAFETY: the tile rows row0..row0+MR and columns
+                                // col0..col0+NR lie inside C (m×n, row-major), and
+                                // the slivers hold MR·kc and NR·kc packed values.
+                                unsafe {
+                                    K::run(
+                                        kc,
+                                        a_sliver,
+                                        b_sliver,
+                                        c.as_mut_ptr().add(row0 * n + col0),
+                                        n,
+                                        !first,
+                                    );
+                                }
+                            } else {
+                                // An edge tile: computed in full into `tile`, copied in part.
+                                let t = &mut tile[..K::MR * K::NR];
+                                for i in 0..mr {
+                                    for j in 0..nr {
+                                        t[i * K::NR + j] = if first {
+                                            0.0
+                                        } else {
+                                            c[(row0 + i) * n + col0 + j]
+                                        };
+                                    }
+                                }
+                                // SAFETY: `tile` holds MR×NR values with row stride NR.
+                                unsafe {
+                                    K::run(kc, a_sliver, b_sliver, t.as_mut_ptr(), K::NR, true);
+                                }
+                                for i in 0..mr {
+                                    c[(row0 + i) * n + col0..][..nr]
+                                        .copy_from_slice(&t[i * K::NR..][..nr]);
+                                }
+                            }
+                        }
+                    }
+                    if last {
+                        // The block is finished and still in cache.
+                        for i in ic..ic + mc {
+                            epilogue.apply(rows.start + i, jc, &mut c[i * n + jc..][..nc]);
+                        }
+                    }
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,95 @@
+//! Packing: copying a block of an operand into the order the micro-kernel
+//! streams it, zero-padded to whole slivers.
+
+use super::MatRef;
+use super::microkernel::MicroKernel;
+
+/// Packs rows `row0..row0 + mc`, columns `pc..pc + kc` of A into slivers of
+/// `MR` rows: sliver `s` holds, for each `p`, the `MR` values of column `p`.
+pub fn pack_a<K: MicroKernel>(
+    a: MatRef<'_>,
+    row0: usize,
+    mc: usize,
+    pc: usize,
+    kc: usize,
+    out: &mut [f32],
+) {
+    for (s, sliver) in out
+        .chunks_exact_mut(K::MR * kc)
+        .take(mc.div_ceil(K::MR))
+        .enumerate()
+    {
+        let rows = K::MR.min(mc - s * K::MR);
+        for i in 0..K::MR {
+            if i >= rows {
+                (0..kc).for_each(|p| sliver[p * K::MR + i] = 0.0);
+                continue;
+            }
+            let row = row0 + s * K::MR + i;
+            if a.row_stride == 1 {
+                // A is stored transposed: handled below, a whole column at a time.
+                break;
+            } else if a.col_stride == 1 {
+                let values = &a.data[row * a.row_stride + pc..][..kc];
+                for (p, &v) in values.iter().enumerate() {
+                    sliver[p * K::MR + i] = v;
+                }
+            } else {
+                (0..kc).for_each(|p| sliver[p * K::MR + i] = a.at(row, pc + p));
+            }
+        }
+        if a.row_stride == 1 {
+            // Column p of the block is contiguous: copy it whole.
+            let first = row0 + s * K::MR;
+            for (p, dst) in sliver.chunks_exact_mut(K::MR).enumerate() {
+                dst[..rows].copy_from_slice(&a.data[(pc + p) * a.col_stride + first..][..rows]);
+                dst[rows..].fill(0.0);
+            }
+        }
+    }
+}
+
+/// Packs rows `pc..pc + kc`, columns `jc..jc + nc` of B into slivers of
+/// `NR` columns: sliver `s` holds, for each `p`, the `NR` values of row `p`.
+pub fn pack_b<K: MicroKernel>(
+    b: MatRef<'_>,
+    pc: usize,
+    kc: usize,
+    jc: usize,
+    nc: usize,
+    out: &mut [f32],
+) {
+    for (s, sliver) in out
+        .chunks_exact_mut(K::NR * kc)
+        .take(nc.div_ceil(K::NR))
+        .enumerate()
+    {
+        let col0 = jc + s * K::NR;
+        let cols = K::NR.min(nc - s * K::NR);
+        if b.row_stride == 1 {
+            // B is stored transposed: each column is contiguous in p.
+            for j in 0..K::NR {
+                if j < cols {
+                    let column = &b.data[(col0 + j) * b.col_stride + pc..][..kc];
+                    for (p, &v) in column.iter().enumerate() {
+                        sliver[p * K::NR + j] = v;
+                    }
+                } else {
+                    (0..kc).for_each(|p| sliver[p * K::NR + j] = 0.0);
+                }
+            }
+            continue;
+        }
+        for (p, dst) in sliver.chunks_exact_mut(K::NR).enumerate() {
+            let row = pc + p;
+            if b.col_stride == 1 {
+                dst[..cols].copy_from_slice(&b.data[row * b.row_stride + col0..][..cols]);
+            } else {
+                for (j, d) in dst[..cols].iter_mut().enumerate() {
+                    *d = b.at(row, col0 + j);
+                }
+            }
+            dst[cols..].fill(0.0);
+        }
+    }
+}

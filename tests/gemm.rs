@@ -1,0 +1,196 @@
+//! The packed SGEMM against the reference loops, on awkward sizes, every
+//! transposition, and every instruction set this CPU runs.
+
+use keelnet::GemmShape;
+use keelnet::kernels::{Isa, MatRef, NoEpilogue, reference, sgemm_on};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn random(len: usize, rng: &mut StdRng) -> Vec<f32> {
+    (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Checks `got` against `want` within `tolerance` relative to the size of
+/// the terms summed (`k` products of values below 1).
+fn assert_close(what: &str, got: &[f32], want: &[f32], k: usize) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let tolerance = 1e-6 * (k as f32 + 1.0) * 4.0;
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tolerance,
+            "{what}: element {i}: {g} vs {w} (tolerance {tolerance})"
+        );
+    }
+}
+
+const SIZES: [usize; 10] = [1, 3, 7, 8, 17, 33, 64, 127, 129, 300];
+
+#[test]
+fn sgemm_matches_the_reference_on_every_path() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let isas = Isa::available();
+    println!("instruction sets: {isas:?}");
+    for (case, &(m, n, k)) in [
+        (1, 1, 1),
+        (3, 7, 17),
+        (17, 33, 7),
+        (33, 129, 127),
+        (129, 17, 300),
+        (32, 128, 784),
+        (7, 300, 33),
+        (64, 64, 1),
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = random(m * k, &mut rng);
+            let b = random(k * n, &mut rng);
+            let start = random(m * n, &mut rng);
+            for accumulate in [false, true] {
+                let shape = GemmShape {
+                    m,
+                    n,
+                    k,
+                    a_transposed: a_t,
+                    b_transposed: b_t,
+                    accumulate,
+                };
+                let mut want = start.clone();
+                reference::gemm(shape, &a, &b, &mut want);
+                for &isa in &isas {
+                    let ar = if a_t {
+                        MatRef::transposed(&a, m)
+                    } else {
+                        MatRef::row_major(&a, k)
+                    };
+                    let br = if b_t {
+                        MatRef::transposed(&b, k)
+                    } else {
+                        MatRef::row_major(&b, n)
+                    };
+                    let mut got = start.clone();
+                    sgemm_on(isa, m, n, k, ar, br, &mut got, accumulate, &NoEpilogue);
+                    let what = format!(
+                        "case {case} {m}x{n}x{k} a_t={a_t} b_t={b_t} acc={accumulate} {isa:?}"
+                    );
+                    assert_close(&what, &got, &want, k);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sgemm_square_sizes_on_every_path() {
+    let mut rng = StdRng::seed_from_u64(2);
+    for &s in &SIZES {
+        let (a, b) = (random(s * s, &mut rng), random(s * s, &mut rng));
+        let shape = GemmShape {
+            m: s,
+            n: s,
+            k: s,
+            a_transposed: false,
+            b_transposed: false,
+            accumulate: false,
+        };
+        let mut want = vec![0.0; s * s];
+        reference::gemm(shape, &a, &b, &mut want);
+        for isa in Isa::available() {
+            let mut got = vec![f32::NAN; s * s];
+            sgemm_on(
+                isa,
+                s,
+                s,
+                s,
+                MatRef::row_major(&a, s),
+                MatRef::row_major(&b, s),
+                &mut got,
+                false,
+                &NoEpilogue,
+            );
+            assert_close(&format!("{s}³ on {isa:?}"), &got, &want, s);
+        }
+    }
+}
+
+#[test]
+fn the_epilogue_sees_every_finished_value_once() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let (m, n, k) = (37, 45, 300);
+    let (a, b) = (random(m * k, &mut rng), random(k * n, &mut rng));
+    let shape = GemmShape {
+        m,
+        n,
+        k,
+        a_transposed: false,
+        b_transposed: false,
+        accumulate: false,
+    };
+    let mut want = vec![0.0; m * n];
+    reference::gemm(shape, &a, &b, &mut want);
+    // The epilogue adds 1000·row + column: applied once, after the whole sum.
+    let mark = |row: usize, col: usize, values: &mut [f32]| {
+        for (j, v) in values.iter_mut().enumerate() {
+            *v += (1000 * row + col + j) as f32;
+        }
+    };
+    for (i, w) in want.iter_mut().enumerate() {
+        *w += (1000 * (i / n) + i % n) as f32;
+    }
+    for isa in Isa::available() {
+        let mut got = vec![0.0; m * n];
+        sgemm_on(
+            isa,
+            m,
+            n,
+            k,
+            MatRef::row_major(&a, k),
+            MatRef::row_major(&b, n),
+            &mut got,
+            false,
+            &mark,
+        );
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-2, "{isa:?}: {g} vs {w}");
+        }
+    }
+}
+
+#[test]
+fn a_large_product_is_split_over_threads_and_still_right() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let (m, n, k) = (257, 131, 200); // above the threading threshold
+    let (a, b) = (random(m * k, &mut rng), random(k * n, &mut rng));
+    let shape = GemmShape {
+        m,
+        n,
+        k,
+        a_transposed: false,
+        b_transposed: true,
+        accumulate: false,
+    };
+    let mut want = vec![0.0; m * n];
+    reference::gemm(shape, &a, &b, &mut want);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    for isa in Isa::available() {
+        let mut got = vec![0.0; m * n];
+        pool.install(|| {
+            sgemm_on(
+                isa,
+                m,
+                n,
+                k,
+                MatRef::row_major(&a, k),
+                MatRef::transposed(&b, k),
+                &mut got,
+                false,
+                &NoEpilogue,
+            )
+        });
+        assert_close(&format!("threaded on {isa:?}"), &got, &want, k);
+    }
+}
