@@ -23,33 +23,17 @@ pub fn max_pool_forward<F: Float>(
             for oh in 0..h_out {
                 let y = &mut y[oh * w_out..][..w_out];
                 let argmax = &mut argmax[oh * w_out..][..w_out];
-                // The window's first row sets the running maxima, the others compete.
                 let first = oh * p * w;
-                let row = &channel[first..][..w_out * p];
                 for (ow, (y, at)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
-                    let (mut best, mut index) = (row[ow * p], first + ow * p);
-                    for j in 1..p {
-                        let (v, better) = (row[ow * p + j], row[ow * p + j] > best);
-                        // Selects, not branches: which value wins is data-dependent.
-                        best = if better { v } else { best };
-                        index = if better { first + ow * p + j } else { index };
-                    }
-                    (*y, *at) = (best, index as u32);
-                }
-                for i in 1..p {
-                    let start = first + i * w;
-                    let row = &channel[start..][..w_out * p];
-                    for (ow, (y, at)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
-                        for j in 0..p {
-                            let (v, better) = (row[ow * p + j], row[ow * p + j] > *y);
-                            *y = if better { v } else { *y };
-                            *at = if better {
-                                (start + ow * p + j) as u32
-                            } else {
-                                *at
-                            };
+                    let corner = first + ow * p;
+                    let (mut best, mut index) = (channel[corner], corner);
+                    for i in 0..p {
+                        let start = corner + i * w;
+                        for (j, &v) in channel[start..start + p].iter().enumerate() {
+                            (best, index) = keep_larger(best, index, v, start + j);
                         }
                     }
+                    (*y, *at) = (best, index as u32);
                 }
                 for at in argmax.iter_mut() {
                     *at += (ch * h * w) as u32;
@@ -57,6 +41,15 @@ pub fn max_pool_forward<F: Float>(
             }
         }
     }
+}
+
+/// The larger of `(best, index)` and `(value, at)`, the first on ties, with
+/// no branch: which one wins depends on the data, so a branch would be
+/// mispredicted half the time.
+#[inline(always)]
+fn keep_larger<F: Float>(best: F, index: usize, value: F, at: usize) -> (F, usize) {
+    let mask = usize::from(value > best).wrapping_neg();
+    (if value > best { value } else { best }, (index & !mask) | (at & mask))
 }
 
 /// `dx` = `dy` routed to the maxima recorded by [`max_pool_forward`], zero elsewhere.
