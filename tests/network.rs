@@ -252,3 +252,30 @@ fn small_cnn_gradient_check() {
         panic!("SmallCnn: {worst}");
     }
 }
+
+#[test]
+fn without_an_input_gradient_the_parameter_gradients_are_the_same() {
+    // SmallMlp starts with Flatten: with `dx` not asked for, the first Dense
+    // skips its input gradient and Flatten its backward.
+    let net = SmallMlp::<f64>::new(5);
+    let x = random_batch::<Rank3<1, 6, 6>>(4, 6);
+    let run = |want_dx: bool| {
+        let (mut y, mut cache, mut grads) = (Batch::new(), Default::default(), Default::default());
+        net.forward_train(&x, &mut y, &mut cache, &mut TrainContext::new(1));
+        let mut dy = random_batch::<Rank1<3>>(4, 7);
+        let mut dx = Batch::new();
+        net.backward(
+            &x,
+            &y,
+            &mut cache,
+            &mut dy,
+            want_dx.then_some(&mut dx),
+            &mut grads,
+        );
+        (gradients(&net, &grads), dx.len())
+    };
+    let (with, dx_len) = run(true);
+    let (without, none_len) = run(false);
+    assert_eq!(with, without);
+    assert_eq!((dx_len, none_len), (4, 0));
+}

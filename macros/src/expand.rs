@@ -105,10 +105,28 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
     });
 
     // Backward: the last layer (from dL/dy or dL/dz), then the hidden layers in reverse.
+    // A gradient at a layer's input is needed only if some layer before it
+    // has parameters, or if the caller asked for dL/dx (`dx` given).
+    let mut trainable_before = vec![false; net.layers.len()];
+    for i in 1..net.layers.len() {
+        let previous = &net.layers[i - 1];
+        let params = previous.plan.param_count(&previous.input, &previous.output);
+        trainable_before[i] = trainable_before[i - 1] || params > 0;
+    }
+    let input_grad = |i: usize, buffer: &Ident| {
+        if trainable_before[i] {
+            quote!(Some(&mut cache.#buffer))
+        } else {
+            quote!(if wanted { Some(&mut cache.#buffer) } else { None })
+        }
+    };
     let (last_x, last_dx) = match hidden.last() {
         Some(n) => {
-            let (out, grad) = (&n.output_buffer, &n.grad_buffer);
-            (quote!(&cache.#out), quote!(Some(&mut cache.#grad)))
+            let out = &n.output_buffer;
+            (
+                quote!(&cache.#out),
+                input_grad(hidden.len(), &n.grad_buffer),
+            )
         }
         None => (quote!(x), quote!(dx)),
     };
@@ -135,15 +153,21 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
             );
             let (x, dx) = match i.checked_sub(1).map(|p| &hidden[p]) {
                 Some(p) => {
-                    let (p_out, p_grad) = (&p.output_buffer, &p.grad_buffer);
-                    (quote!(&cache.#p_out), quote!(Some(&mut cache.#p_grad)))
+                    let p_out = &p.output_buffer;
+                    (quote!(&cache.#p_out), input_grad(i, &p.grad_buffer))
                 }
                 None => (quote!(x), quote!(dx)),
             };
-            quote! {
+            let call = quote! {
                 <#ty as ::keelnet::Layer<#input, F>>::backward(
                     &self.#field, #x, &cache.#out, &mut cache.#cache, &mut cache.#grad, #dx, &mut grads.#field,
                 );
+            };
+            // Its output gradient exists only if the layer after it was asked for one.
+            if trainable_before[i + 1] {
+                call
+            } else {
+                quote!(if wanted { #call })
             }
         })
         .collect();
@@ -161,6 +185,8 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
                     dx: ::core::option::Option<&mut ::keelnet::Batch<#input_ty, F>>,
                     grads: &mut #grads_name<F>,
                 ) {
+                    #[allow(unused_variables)]
+                    let wanted = dx.is_some();
                     #( #hidden_backward )*
                 }
             },
@@ -311,6 +337,8 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
                 dx: ::core::option::Option<&mut ::keelnet::Batch<#input_ty, F>>,
                 grads: &mut Self::Grads,
             ) {
+                #[allow(unused_variables)]
+                let wanted = dx.is_some();
                 #backward_last
                 #call_backward_hidden
             }
@@ -325,6 +353,8 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
                 grads: &mut Self::Grads,
             ) {
                 let dy = dz;
+                #[allow(unused_variables)]
+                let wanted = dx.is_some();
                 #backward_last_pre
                 #call_backward_hidden
             }

@@ -49,7 +49,10 @@ pub fn max_pool_forward<F: Float>(
 #[inline(always)]
 fn keep_larger<F: Float>(best: F, index: usize, value: F, at: usize) -> (F, usize) {
     let mask = usize::from(value > best).wrapping_neg();
-    (if value > best { value } else { best }, (index & !mask) | (at & mask))
+    (
+        if value > best { value } else { best },
+        (index & !mask) | (at & mask),
+    )
 }
 
 /// `dx` = `dy` routed to the maxima recorded by [`max_pool_forward`], zero elsewhere.
