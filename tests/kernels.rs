@@ -1,7 +1,7 @@
 //! The kernels against direct, obviously-correct loops.
 
 use keelnet::gradcheck::random_batch;
-use keelnet::kernels::{ConvGeometry, conv2d_forward, max_pool_forward};
+use keelnet::kernels::{ConvGeometry, ConvScratch, conv2d_forward, max_pool_forward};
 use keelnet::{Linear, Rank1};
 
 /// Direct convolution with TensorFlow's padding rule: total padding
@@ -63,8 +63,7 @@ fn conv2d_matches_direct_convolution() {
         let weight = random_batch::<Rank1<1>>(c_out * c_in * k * k, seed + 1).into_vec();
         let bias = random_batch::<Rank1<1>>(c_out, seed + 2).into_vec();
         let mut y = vec![0.0; c_out * h_out * w_out];
-        let mut cols = vec![0.0; c_in * k * k * h_out * w_out];
-        conv2d_forward::<f64, Linear>(&g, &x, &weight, &bias, &mut y, &mut cols);
+        conv2d_forward::<f64, Linear>(&g, &x, &weight, &bias, &mut y, &mut ConvScratch::default());
         let expected = direct_conv(&g, &x, &weight, &bias);
         for (a, b) in y.iter().zip(&expected) {
             assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
@@ -82,9 +81,9 @@ fn max_pool_drops_the_rows_that_do_not_fill_a_window() {
 }
 
 #[test]
-fn conv2d_threaded_batch_matches_one_sample_at_a_time() {
-    use keelnet::kernels::{ConvScratch, conv2d_backward};
-    // Large enough for the threaded path: 16 samples of 8x16x16 -> 8x14x14 with 3x3 kernels.
+fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
+    use keelnet::kernels::conv2d_backward;
+    // Large enough for threaded products: 16 samples of 8x16x16 -> 8x14x14 with 3x3 kernels.
     let g = ConvGeometry {
         c_in: 8,
         h: 16,
@@ -100,10 +99,10 @@ fn conv2d_threaded_batch_matches_one_sample_at_a_time() {
     let weight = random_batch::<Rank1<1>>(8 * 8 * 9, 2).into_vec();
     let bias = random_batch::<Rank1<1>>(8, 3).into_vec();
     let dz = random_batch::<Rank1<1>>(batch * out_len, 4).into_vec();
-    let mut cols = vec![0.0; 8 * 9 * 14 * 14];
 
+    let mut scratch = ConvScratch::default();
     let mut y = vec![0.0; batch * out_len];
-    conv2d_forward::<f64, Linear>(&g, &x, &weight, &bias, &mut y, &mut cols);
+    conv2d_forward::<f64, Linear>(&g, &x, &weight, &bias, &mut y, &mut scratch);
     let (mut dw, mut db, mut dx) = (
         vec![0.0; 8 * 8 * 9],
         vec![0.0; 8],
@@ -111,13 +110,12 @@ fn conv2d_threaded_batch_matches_one_sample_at_a_time() {
     );
     conv2d_backward(
         &g,
-        &x,
         &weight,
         &dz,
         &mut dw,
         &mut db,
         Some(&mut dx),
-        &mut ConvScratch::default(),
+        &mut scratch,
     );
 
     let (mut dw_sum, mut db_sum) = (vec![0.0; dw.len()], vec![0.0; 8]);
@@ -126,26 +124,101 @@ fn conv2d_threaded_batch_matches_one_sample_at_a_time() {
             &x[i * in_len..(i + 1) * in_len],
             &dz[i * out_len..(i + 1) * out_len],
         );
+        let mut one = ConvScratch::default();
         let mut yi = vec![0.0; out_len];
-        conv2d_forward::<f64, Linear>(&g, xi, &weight, &bias, &mut yi, &mut cols);
-        assert_eq!(yi, &y[i * out_len..(i + 1) * out_len]);
+        conv2d_forward::<f64, Linear>(&g, xi, &weight, &bias, &mut yi, &mut one);
+        for (a, b) in yi.iter().zip(&y[i * out_len..(i + 1) * out_len]) {
+            assert!((a - b).abs() < 1e-12, "forward: {a} vs {b}");
+        }
         let (mut dwi, mut dbi, mut dxi) = (vec![0.0; dw.len()], vec![0.0; 8], vec![0.0; in_len]);
         conv2d_backward(
             &g,
-            xi,
             &weight,
             dzi,
             &mut dwi,
             &mut dbi,
             Some(&mut dxi),
-            &mut ConvScratch::default(),
+            &mut one,
         );
-        assert_eq!(dxi, &dx[i * in_len..(i + 1) * in_len]);
+        for (a, b) in dxi.iter().zip(&dx[i * in_len..(i + 1) * in_len]) {
+            assert!((a - b).abs() < 1e-12, "input gradient: {a} vs {b}");
+        }
         dw_sum.iter_mut().zip(&dwi).for_each(|(a, b)| *a += b);
         db_sum.iter_mut().zip(&dbi).for_each(|(a, b)| *a += b);
     }
     // Sums in another order: equal to rounding.
     for (a, b) in dw.iter().zip(&dw_sum).chain(db.iter().zip(&db_sum)) {
         assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+    }
+}
+
+/// The f32 convolution (packed SIMD products) against the f64 reference, on
+/// every padding and stride case.
+#[test]
+fn conv2d_in_f32_matches_f64() {
+    use keelnet::kernels::conv2d_backward;
+    let cases = [
+        (1, 28, 28, 32, 3, 1, 26, 26),
+        (3, 7, 9, 5, 3, 1, 7, 9),
+        (2, 9, 7, 3, 3, 2, 5, 4),
+        (32, 13, 13, 64, 3, 1, 11, 11),
+    ];
+    for (seed, &(c_in, h, w, c_out, k, stride, h_out, w_out)) in cases.iter().enumerate() {
+        let g = ConvGeometry {
+            c_in,
+            h,
+            w,
+            c_out,
+            k,
+            stride,
+            h_out,
+            w_out,
+        };
+        let batch = 5;
+        let seed = seed as u64 * 10;
+        let x = random_batch::<Rank1<1>>(batch * c_in * h * w, seed).into_vec();
+        let weight = random_batch::<Rank1<1>>(c_out * c_in * k * k, seed + 1).into_vec();
+        let bias = random_batch::<Rank1<1>>(c_out, seed + 2).into_vec();
+        let dz = random_batch::<Rank1<1>>(batch * c_out * h_out * w_out, seed + 3).into_vec();
+        let single = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        let run64 = || {
+            let mut s = ConvScratch::default();
+            let mut y = vec![0.0; dz.len()];
+            conv2d_forward::<f64, keelnet::ReLU>(&g, &x, &weight, &bias, &mut y, &mut s);
+            let (mut dw, mut db, mut dx) = (
+                vec![0.0; weight.len()],
+                vec![0.0; c_out],
+                vec![0.0; x.len()],
+            );
+            conv2d_backward(&g, &weight, &dz, &mut dw, &mut db, Some(&mut dx), &mut s);
+            [y, dw, db, dx]
+        };
+        let run32 = || {
+            let mut s = ConvScratch::default();
+            let (x, weight, bias, dz) = (single(&x), single(&weight), single(&bias), single(&dz));
+            let mut y = vec![0.0f32; dz.len()];
+            conv2d_forward::<f32, keelnet::ReLU>(&g, &x, &weight, &bias, &mut y, &mut s);
+            let (mut dw, mut db, mut dx) = (
+                vec![0.0; weight.len()],
+                vec![0.0; c_out],
+                vec![0.0; x.len()],
+            );
+            conv2d_backward(&g, &weight, &dz, &mut dw, &mut db, Some(&mut dx), &mut s);
+            [y, dw, db, dx]
+        };
+        let (want, got) = (run64(), run32());
+        for (name, (w, g32)) in ["y", "d_weight", "d_bias", "dx"]
+            .iter()
+            .zip(want.iter().zip(&got))
+        {
+            // Sums of up to B·P products of values below 1, in f32.
+            let tolerance = 1e-5 * (batch * h_out * w_out + c_in * k * k) as f64;
+            for (a, b) in w.iter().zip(g32) {
+                assert!(
+                    (a - f64::from(*b)).abs() <= tolerance,
+                    "{g:?} {name}: {a} vs {b}"
+                );
+            }
+        }
     }
 }

@@ -1,7 +1,12 @@
-//! 2-D convolution as im2col onto the matrix product, one sample at a time.
+//! 2-D convolution as im2col onto the matrix product, the whole batch in
+//! one product per pass.
 //!
-//! Shapes, channels first: input `[C_IN, H, W]`, weight `[C_OUT, C_IN, K, K]`
-//! (as a `[C_OUT, C_IN·K·K]` matrix), output `[C_OUT, H_OUT, W_OUT]`.
+//! Shapes, channels first: input `[B, C_IN, H, W]`, weight
+//! `[C_OUT, C_IN, K, K]` (as a `[C_OUT, C_IN·K·K]` matrix), output
+//! `[B, C_OUT, H_OUT, W_OUT]`. With `P = H_OUT·W_OUT`, the batch unfolds into
+//! `cols[C_IN·K·K, B·P]` (sample `b` in columns `b·P..(b + 1)·P`), so that
+//! the forward pass is one product `[C_OUT, C_IN·K·K] · [C_IN·K·K, B·P]`
+//! with the weights packed once, and backward two more.
 
 use rayon::prelude::*;
 
@@ -67,50 +72,68 @@ impl ConvGeometry {
     }
 }
 
-/// Unfolds one input sample `x[C_IN, H, W]` into `cols[C_IN·K·K, H_OUT·W_OUT]`.
-pub fn im2col<F: Float>(g: &ConvGeometry, x: &[F], cols: &mut [F]) {
+/// Unfolds one input sample `x[C_IN, H, W]` into columns
+/// `offset..offset + H_OUT·W_OUT` of `cols[C_IN·K·K, ld]`.
+pub fn im2col<F: Float>(g: &ConvGeometry, x: &[F], cols: &mut [F], ld: usize, offset: usize) {
+    for r in 0..g.patch_len() {
+        unfold_row(g, x, r, &mut cols[r * ld + offset..][..g.positions()]);
+    }
+}
+
+/// Unfolds a batch `x[B, C_IN, H, W]` into `cols[C_IN·K·K, B·P]`, rows
+/// spread over threads.
+pub fn im2col_batch<F: Float>(g: &ConvGeometry, x: &[F], cols: &mut [F]) {
+    let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
+    let ld = x.len() / in_len.max(1) * positions;
+    cols.par_chunks_exact_mut(ld.max(1))
+        .enumerate()
+        .for_each(|(r, row)| {
+            for (x, out) in x.chunks_exact(in_len).zip(row.chunks_exact_mut(positions)) {
+                unfold_row(g, x, r, out);
+            }
+        });
+}
+
+/// Row `r = (c·K + ki)·K + kj` of one sample's unfolding: for every output
+/// position, the input value under kernel offset `(ki, kj)` of channel `c`
+/// (zero in the padding).
+fn unfold_row<F: Float>(g: &ConvGeometry, x: &[F], r: usize, out: &mut [F]) {
     let (pad_top, pad_left) = g.pad();
-    let positions = g.positions();
-    for c in 0..g.c_in {
-        let channel = &x[c * g.h * g.w..][..g.h * g.w];
-        for ki in 0..g.k {
-            for kj in 0..g.k {
-                let row = &mut cols[((c * g.k + ki) * g.k + kj) * positions..][..positions];
-                let (lo, hi) = g.inside(kj, pad_left, g.w, g.w_out);
-                for (oh, out) in row.chunks_exact_mut(g.w_out).enumerate() {
-                    let Some(r) = g.input_row(oh, ki, pad_top) else {
-                        out.fill(F::zero());
-                        continue;
-                    };
-                    let source = &channel[r * g.w..][..g.w];
-                    out[..lo].fill(F::zero());
-                    out[hi..].fill(F::zero());
-                    let first = lo * g.stride + kj - pad_left;
-                    if g.stride == 1 {
-                        out[lo..hi].copy_from_slice(&source[first..first + (hi - lo)]);
-                    } else {
-                        for (o, v) in out[lo..hi]
-                            .iter_mut()
-                            .zip(source[first..].iter().step_by(g.stride))
-                        {
-                            *o = *v;
-                        }
-                    }
-                }
+    let (c, ki, kj) = (r / (g.k * g.k), r / g.k % g.k, r % g.k);
+    let channel = &x[c * g.h * g.w..][..g.h * g.w];
+    let (lo, hi) = g.inside(kj, pad_left, g.w, g.w_out);
+    for (oh, out) in out.chunks_exact_mut(g.w_out).enumerate() {
+        let Some(row) = g.input_row(oh, ki, pad_top) else {
+            out.fill(F::zero());
+            continue;
+        };
+        let source = &channel[row * g.w..][..g.w];
+        out[..lo].fill(F::zero());
+        out[hi..].fill(F::zero());
+        let first = lo * g.stride + kj - pad_left;
+        if g.stride == 1 {
+            out[lo..hi].copy_from_slice(&source[first..first + (hi - lo)]);
+        } else {
+            for (o, v) in out[lo..hi]
+                .iter_mut()
+                .zip(source[first..].iter().step_by(g.stride))
+            {
+                *o = *v;
             }
         }
     }
 }
 
-/// Folds `cols[C_IN·K·K, H_OUT·W_OUT]` back, adding into `dx[C_IN, H, W]`.
-pub fn col2im<F: Float>(g: &ConvGeometry, cols: &[F], dx: &mut [F]) {
+/// Folds columns `offset..offset + H_OUT·W_OUT` of `cols[C_IN·K·K, ld]`
+/// back, adding into one sample `dx[C_IN, H, W]`.
+pub fn col2im<F: Float>(g: &ConvGeometry, cols: &[F], dx: &mut [F], ld: usize, offset: usize) {
     let (pad_top, pad_left) = g.pad();
     let positions = g.positions();
     for c in 0..g.c_in {
         let channel = &mut dx[c * g.h * g.w..][..g.h * g.w];
         for ki in 0..g.k {
             for kj in 0..g.k {
-                let row = &cols[((c * g.k + ki) * g.k + kj) * positions..][..positions];
+                let row = &cols[((c * g.k + ki) * g.k + kj) * ld + offset..][..positions];
                 let (lo, hi) = g.inside(kj, pad_left, g.w, g.w_out);
                 for (oh, grads) in row.chunks_exact(g.w_out).enumerate() {
                     let Some(r) = g.input_row(oh, ki, pad_top) else {
@@ -131,168 +154,79 @@ pub fn col2im<F: Float>(g: &ConvGeometry, cols: &[F], dx: &mut [F]) {
     }
 }
 
-/// Below this many multiply-adds a batch stays on one thread.
-const PARALLEL_WORK: usize = 1 << 20;
-
-/// Whether a batch of `samples` samples, `work` multiply-adds each, is worth
-/// spreading over threads.
-fn parallel(samples: usize, work: usize) -> bool {
-    samples > 1 && samples * work >= PARALLEL_WORK && rayon::current_num_threads() > 1
+/// What a convolution keeps between its forward and backward passes, and
+/// its scratch; sized once per batch size and reused.
+#[derive(Clone, Debug, Default)]
+pub struct ConvScratch<F> {
+    /// The unfolded batch, `[C_IN·K·K, B·P]`, from the forward pass.
+    pub cols: Vec<F>,
+    /// The product before it is laid out per sample, or the output
+    /// gradient gathered for the products of backward: `[C_OUT, B·P]`.
+    pub wide: Vec<F>,
+    /// The gradient of `cols`.
+    pub d_cols: Vec<F>,
 }
 
-/// `y = act(conv(x, weight) + bias)` for a batch, samples spread over
-/// threads when the work is large; `cols` is the scratch of the
-/// single-threaded path, `C_IN·K·K·H_OUT·W_OUT` elements.
+/// `y = act(conv(x, weight) + bias)` for a batch: the batch unfolded into
+/// `scratch.cols` (kept for backward), one product, then each sample's
+/// channels laid out with the bias and activation applied.
 pub fn conv2d_forward<F: Float, A: Activation>(
     g: &ConvGeometry,
     x: &[F],
     weight: &[F],
     bias: &[F],
     y: &mut [F],
-    cols: &mut [F],
+    scratch: &mut ConvScratch<F>,
 ) {
-    let (in_len, out_len) = (g.c_in * g.h * g.w, g.c_out * g.positions());
-    let elementwise = A::KIND != ActivationKind::Softmax;
+    let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
+    let batch = x.len() / in_len.max(1);
+    let ld = batch * positions;
+    scratch.cols.resize(g.patch_len() * ld, F::zero());
+    scratch.wide.resize(g.c_out * ld, F::zero());
+    im2col_batch(g, x, &mut scratch.cols);
+    // wide[C_OUT, B·P] = weight[C_OUT, CKK] · cols[CKK, B·P]
     let shape = GemmShape {
         m: g.c_out,
-        n: g.positions(),
+        n: ld,
         k: g.patch_len(),
         a_transposed: false,
         b_transposed: false,
         accumulate: false,
     };
-    let one = |x: &[F], y: &mut [F], cols: &mut [F]| {
-        im2col(g, x, cols);
-        // y[C_OUT, P] = act(weight[C_OUT, CKK] · cols[CKK, P] + bias), fused per tile
-        F::gemm(
-            shape,
-            weight,
-            cols,
-            y,
-            &|channel, _col, values: &mut [F]| {
-                let b = bias[channel];
-                values.iter_mut().for_each(|v| *v += b);
-                if elementwise {
-                    A::forward(values);
+    F::gemm(
+        shape,
+        weight,
+        &scratch.cols,
+        &mut scratch.wide,
+        &|_, _, _: &mut [F]| {},
+    );
+    // y[b, o, ·] = act(wide[o, b·P..(b + 1)·P] + bias[o])
+    let wide = &scratch.wide;
+    let out_len = g.c_out * positions;
+    y.par_chunks_exact_mut(out_len)
+        .enumerate()
+        .for_each(|(b, y)| {
+            for (o, channel) in y.chunks_exact_mut(positions).enumerate() {
+                let source = &wide[o * ld + b * positions..][..positions];
+                for (y, &v) in channel.iter_mut().zip(source) {
+                    *y = v + bias[o];
                 }
-            },
-        );
-        if !elementwise {
-            A::forward(y);
-        }
-    };
-    if parallel(x.len() / in_len.max(1), out_len * g.patch_len()) {
-        x.par_chunks_exact(in_len)
-            .zip(y.par_chunks_exact_mut(out_len))
-            .for_each_init(
-                || vec![F::zero(); cols.len()],
-                |cols, (x, y)| one(x, y, cols),
-            );
-    } else {
-        for (x, y) in x.chunks_exact(in_len).zip(y.chunks_exact_mut(out_len)) {
-            one(x, y, cols);
-        }
-    }
+                if A::KIND != ActivationKind::Softmax {
+                    A::forward(channel);
+                }
+            }
+            if A::KIND == ActivationKind::Softmax {
+                A::forward(y);
+            }
+        });
 }
 
-/// Scratch buffers of [`conv2d_backward`], and the gradient sums of one thread.
-#[derive(Clone, Debug, Default)]
-pub struct ConvScratch<F> {
-    /// The unfolded input of one sample, `[C_IN·K·K, H_OUT·W_OUT]`.
-    pub cols: Vec<F>,
-    /// Its gradient.
-    pub d_cols: Vec<F>,
-    /// The weight gradient summed over samples.
-    pub d_weight_sum: Vec<F>,
-    /// The bias gradient summed over samples, `[C_OUT]`.
-    pub d_bias_sum: Vec<F>,
-}
-
-impl<F: Float> ConvScratch<F> {
-    /// Sizes the buffers for `g` (no allocation once sized) and zeroes the sums.
-    pub fn fit(&mut self, g: &ConvGeometry) {
-        self.cols.resize(g.patch_len() * g.positions(), F::zero());
-        self.d_cols.resize(g.patch_len() * g.positions(), F::zero());
-        self.d_weight_sum.clear();
-        self.d_weight_sum.resize(g.c_out * g.patch_len(), F::zero());
-        self.d_bias_sum.clear();
-        self.d_bias_sum.resize(g.c_out, F::zero());
-    }
-
-    fn sized(g: &ConvGeometry) -> Self {
-        let mut scratch = Self::default();
-        scratch.fit(g);
-        scratch
-    }
-
-    /// Adds one sample's gradients; writes its input gradient into `dx` if given.
-    fn add_sample(
-        &mut self,
-        g: &ConvGeometry,
-        x: &[F],
-        weight: &[F],
-        dz: &[F],
-        dx: Option<&mut [F]>,
-    ) {
-        for (db, channel) in self
-            .d_bias_sum
-            .iter_mut()
-            .zip(dz.chunks_exact(g.positions()))
-        {
-            *db += channel.iter().copied().sum();
-        }
-        im2col(g, x, &mut self.cols);
-        let nothing = |_: usize, _: usize, _: &mut [F]| {};
-        // d_weight_sum[C_OUT, CKK] += dz[C_OUT, P] · cols[CKK, P]ᵀ
-        let weight_grad = GemmShape {
-            m: g.c_out,
-            n: g.patch_len(),
-            k: g.positions(),
-            a_transposed: false,
-            b_transposed: true,
-            accumulate: true,
-        };
-        F::gemm(
-            weight_grad,
-            dz,
-            &self.cols,
-            &mut self.d_weight_sum,
-            &nothing,
-        );
-        if let Some(dx) = dx {
-            // d_cols[CKK, P] = weight[C_OUT, CKK]ᵀ · dz[C_OUT, P]
-            let input_grad = GemmShape {
-                m: g.patch_len(),
-                n: g.positions(),
-                k: g.c_out,
-                a_transposed: true,
-                b_transposed: false,
-                accumulate: false,
-            };
-            F::gemm(input_grad, weight, dz, &mut self.d_cols, &nothing);
-            dx.fill(F::zero());
-            col2im(g, &self.d_cols, dx);
-        }
-    }
-
-    fn merge(mut self, other: Self) -> Self {
-        for (a, b) in self.d_weight_sum.iter_mut().zip(other.d_weight_sum) {
-            *a += b;
-        }
-        for (a, b) in self.d_bias_sum.iter_mut().zip(other.d_bias_sum) {
-            *a += b;
-        }
-        self
-    }
-}
-
-/// Backward from `dz` = dL/d(pre-activation) `[B, C_OUT, H_OUT, W_OUT]`:
-/// writes `d_weight`, `d_bias`, and `dx` when asked; samples spread over
-/// threads when the work is large.
+/// Backward from `dz` = dL/d(pre-activation) `[B, C_OUT, H_OUT, W_OUT]`,
+/// with the `scratch` of the forward pass: writes `d_weight`, `d_bias`,
+/// and `dx` when asked.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward<F: Float>(
     g: &ConvGeometry,
-    x: &[F],
     weight: &[F],
     dz: &[F],
     d_weight: &mut [F],
@@ -300,47 +234,68 @@ pub fn conv2d_backward<F: Float>(
     dx: Option<&mut [F]>,
     scratch: &mut ConvScratch<F>,
 ) {
-    let (in_len, out_len) = (g.c_in * g.h * g.w, g.c_out * g.positions());
-    let samples = x.len() / in_len.max(1);
-    scratch.fit(g);
-    let sums = if parallel(samples, 3 * out_len * g.patch_len()) {
-        let xs = x.par_chunks_exact(in_len).zip(dz.par_chunks_exact(out_len));
-        let sums = match dx {
-            Some(dx) => xs
-                .zip(dx.par_chunks_exact_mut(in_len))
-                .fold(
-                    || ConvScratch::sized(g),
-                    |mut s, ((x, dz), dx)| {
-                        s.add_sample(g, x, weight, dz, Some(dx));
-                        s
-                    },
-                )
-                .reduce_with(ConvScratch::merge),
-            None => xs
-                .fold(
-                    || ConvScratch::sized(g),
-                    |mut s, (x, dz)| {
-                        s.add_sample(g, x, weight, dz, None);
-                        s
-                    },
-                )
-                .reduce_with(ConvScratch::merge),
-        };
-        sums.unwrap_or_else(|| ConvScratch::sized(g))
-    } else {
-        let mut dx = dx;
-        for (i, (x, dz)) in x
-            .chunks_exact(in_len)
-            .zip(dz.chunks_exact(out_len))
-            .enumerate()
-        {
-            let dx = dx
-                .as_deref_mut()
-                .map(|dx| &mut dx[i * in_len..(i + 1) * in_len]);
-            scratch.add_sample(g, x, weight, dz, dx);
-        }
-        std::mem::take(scratch)
+    let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
+    let out_len = g.c_out * positions;
+    let batch = dz.len() / out_len.max(1);
+    let ld = batch * positions;
+    // wide[o, b·P + p] = dz[b, o, p]; d_bias[o] = its row sum
+    scratch.wide.resize(g.c_out * ld, F::zero());
+    scratch
+        .wide
+        .par_chunks_exact_mut(ld.max(1))
+        .zip(d_bias.par_iter_mut())
+        .enumerate()
+        .for_each(|(o, (row, d_bias))| {
+            let mut sum = F::zero();
+            for (dz, out) in dz.chunks_exact(out_len).zip(row.chunks_exact_mut(positions)) {
+                let channel = &dz[o * positions..][..positions];
+                out.copy_from_slice(channel);
+                sum += channel.iter().copied().sum();
+            }
+            *d_bias = sum;
+        });
+    let nothing = |_: usize, _: usize, _: &mut [F]| {};
+    // d_weight[C_OUT, CKK] = wide[C_OUT, B·P] · cols[CKK, B·P]ᵀ
+    let weight_grad = GemmShape {
+        m: g.c_out,
+        n: g.patch_len(),
+        k: ld,
+        a_transposed: false,
+        b_transposed: true,
+        accumulate: false,
     };
-    d_weight.copy_from_slice(&sums.d_weight_sum);
-    d_bias.copy_from_slice(&sums.d_bias_sum);
+    F::gemm(
+        weight_grad,
+        &scratch.wide,
+        &scratch.cols,
+        d_weight,
+        &nothing,
+    );
+    let Some(dx) = dx else {
+        return;
+    };
+    // d_cols[CKK, B·P] = weight[C_OUT, CKK]ᵀ · wide[C_OUT, B·P]
+    scratch.d_cols.resize(g.patch_len() * ld, F::zero());
+    let input_grad = GemmShape {
+        m: g.patch_len(),
+        n: ld,
+        k: g.c_out,
+        a_transposed: true,
+        b_transposed: false,
+        accumulate: false,
+    };
+    F::gemm(
+        input_grad,
+        weight,
+        &scratch.wide,
+        &mut scratch.d_cols,
+        &nothing,
+    );
+    let d_cols = &scratch.d_cols;
+    dx.par_chunks_exact_mut(in_len)
+        .enumerate()
+        .for_each(|(b, dx)| {
+            dx.fill(F::zero());
+            col2im(g, d_cols, dx, ld, b * positions);
+        });
 }

@@ -178,7 +178,7 @@ impl<
 > Layer<Rank3<C_IN, H, W>, F> for Conv2D<C_IN, C_OUT, K, STRIDE, H_OUT, W_OUT, A, F>
 {
     type Output = Rank3<C_OUT, H_OUT, W_OUT>;
-    /// Scratch for the unfolded input and its gradient.
+    /// The unfolded input and scratch for the products.
     type Cache = ConvScratch<F>;
     const ACTIVATION: ActivationKind = A::KIND;
 
@@ -194,16 +194,14 @@ impl<
         scratch: &mut ConvScratch<F>,
         _ctx: &mut TrainContext,
     ) {
-        let g = Self::geometry::<H, W>();
-        scratch.fit(&g);
         y.resize(x.len());
         conv2d_forward::<F, A>(
-            &g,
+            &Self::geometry::<H, W>(),
             x.as_slice(),
             &self.weight,
             &self.bias,
             y.as_mut_slice(),
-            &mut scratch.cols,
+            scratch,
         );
     }
 
@@ -240,7 +238,6 @@ impl<
         });
         conv2d_backward(
             &Self::geometry::<H, W>(),
-            x.as_slice(),
             &self.weight,
             dz.as_slice(),
             &mut grads.weight,
