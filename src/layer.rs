@@ -83,6 +83,20 @@ pub trait Layer<I: Shape, F: Float>: Parameters<F> {
     /// Inference: `y` is resized to `x.len()` samples and overwritten.
     fn forward(&self, x: &Batch<I, F>, y: &mut Batch<Self::Output, F>);
 
+    /// Inference like [`forward`](Self::forward), using `cache` as its
+    /// workspace, so that repeated calls allocate nothing once it is sized
+    /// (evaluation loops use it). Layers whose inference needs scratch
+    /// (convolutions, generated networks) override it.
+    fn forward_cached(
+        &self,
+        x: &Batch<I, F>,
+        y: &mut Batch<Self::Output, F>,
+        cache: &mut Self::Cache,
+    ) {
+        let _ = cache;
+        self.forward(x, y);
+    }
+
     /// Training forward pass: like [`forward`](Self::forward), and fills `cache`.
     fn forward_train(
         &self,

@@ -68,21 +68,25 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
         quote!(<#ty as ::keelnet::Layer<#input, F>>::Cache)
     });
 
-    // Inference: each layer into a fresh buffer.
+    // Inference: each layer into its buffer in the cache.
     let mut inference = Vec::new();
     let mut current = quote!(x);
-    for (i, n) in hidden.iter().enumerate() {
-        let (field, ty, input) = (&n.field, &n.ty, &n.input);
-        let next = format_ident!("a{}", i + 1);
+    for n in hidden {
+        let (field, ty, input, out, cache) =
+            (&n.field, &n.ty, &n.input, &n.output_buffer, &n.cache);
         inference.push(quote! {
-            let #next = <#ty as ::keelnet::Layer<#input, F>>::predict(&self.#field, #current);
+            <#ty as ::keelnet::Layer<#input, F>>::forward_cached(
+                &self.#field, #current, &mut cache.#out, &mut cache.#cache,
+            );
         });
-        current = quote!(&#next);
+        current = quote!(&cache.#out);
     }
     let (last_field, last_ty, last_input, last_cache) =
         (&last.field, &last.ty, &last.input, &last.cache);
     inference.push(quote! {
-        <#last_ty as ::keelnet::Layer<#last_input, F>>::forward(&self.#last_field, #current, y);
+        <#last_ty as ::keelnet::Layer<#last_input, F>>::forward_cached(
+            &self.#last_field, #current, y, &mut cache.#last_cache,
+        );
     });
 
     // Training forward: each layer into its buffer in the cache.
@@ -315,6 +319,15 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
                 <#last_ty as ::keelnet::Layer<#last_input, F>>::ACTIVATION;
 
             fn forward(&self, x: &::keelnet::Batch<#input_ty, F>, y: &mut ::keelnet::Batch<#output_ty, F>) {
+                self.forward_cached(x, y, &mut ::core::default::Default::default());
+            }
+
+            fn forward_cached(
+                &self,
+                x: &::keelnet::Batch<#input_ty, F>,
+                y: &mut ::keelnet::Batch<#output_ty, F>,
+                cache: &mut Self::Cache,
+            ) {
                 #( #inference )*
             }
 

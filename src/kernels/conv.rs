@@ -247,7 +247,10 @@ pub fn conv2d_backward<F: Float>(
         .enumerate()
         .for_each(|(o, (row, d_bias))| {
             let mut sum = F::zero();
-            for (dz, out) in dz.chunks_exact(out_len).zip(row.chunks_exact_mut(positions)) {
+            for (dz, out) in dz
+                .chunks_exact(out_len)
+                .zip(row.chunks_exact_mut(positions))
+            {
                 let channel = &dz[o * positions..][..positions];
                 out.copy_from_slice(channel);
                 sum += channel.iter().copied().sum();

@@ -88,8 +88,18 @@ impl<I: Shape, F: Float, A: Layer<I, F>, B: Layer<A::Output, F>> Layer<I, F> for
     const ACTIVATION: ActivationKind = B::ACTIVATION;
 
     fn forward(&self, x: &Batch<I, F>, y: &mut Batch<B::Output, F>) {
-        let mid = self.first.predict(x);
-        self.second.forward(&mid, y);
+        self.forward_cached(x, y, &mut ChainCache::default());
+    }
+
+    fn forward_cached(
+        &self,
+        x: &Batch<I, F>,
+        y: &mut Batch<B::Output, F>,
+        cache: &mut Self::Cache,
+    ) {
+        self.first
+            .forward_cached(x, &mut cache.mid, &mut cache.first);
+        self.second.forward_cached(&cache.mid, y, &mut cache.second);
     }
 
     fn forward_train(

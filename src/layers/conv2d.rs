@@ -184,7 +184,7 @@ impl<
 
     // x: [B, C_IN, H, W] -> y: [B, C_OUT, H_OUT, W_OUT]
     fn forward(&self, x: &Batch<Rank3<C_IN, H, W>, F>, y: &mut Batch<Self::Output, F>) {
-        self.forward_train(x, y, &mut ConvScratch::default(), &mut TrainContext::new(0));
+        self.forward_cached(x, y, &mut ConvScratch::default());
     }
 
     fn forward_train(
@@ -193,6 +193,15 @@ impl<
         y: &mut Batch<Self::Output, F>,
         scratch: &mut ConvScratch<F>,
         _ctx: &mut TrainContext,
+    ) {
+        self.forward_cached(x, y, scratch);
+    }
+
+    fn forward_cached(
+        &self,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        y: &mut Batch<Self::Output, F>,
+        scratch: &mut ConvScratch<F>,
     ) {
         y.resize(x.len());
         conv2d_forward::<F, A>(

@@ -49,16 +49,25 @@ impl<
     type Cache = Vec<u32>;
 
     fn forward(&self, x: &Batch<Rank3<C, H, W>, F>, y: &mut Batch<Self::Output, F>) {
-        self.forward_train(x, y, &mut Vec::new(), &mut TrainContext::new(0));
+        self.forward_cached(x, y, &mut Vec::new());
     }
 
-    // x: [B, C, H, W] -> y: [B, C, H / P, W / P]
     fn forward_train(
         &self,
         x: &Batch<Rank3<C, H, W>, F>,
         y: &mut Batch<Self::Output, F>,
         argmax: &mut Vec<u32>,
         _ctx: &mut TrainContext,
+    ) {
+        self.forward_cached(x, y, argmax);
+    }
+
+    // x: [B, C, H, W] -> y: [B, C, H / P, W / P]
+    fn forward_cached(
+        &self,
+        x: &Batch<Rank3<C, H, W>, F>,
+        y: &mut Batch<Self::Output, F>,
+        argmax: &mut Vec<u32>,
     ) {
         Self::check::<H, W>();
         y.resize(x.len());

@@ -252,7 +252,8 @@ where
         for chunk in indices.chunks(batch_size) {
             gather_samples(x, chunk, &mut x_batch);
             y.gather(chunk, &mut y_batch);
-            self.network.forward(&x_batch, &mut self.output);
+            self.network
+                .forward_cached(&x_batch, &mut self.output, &mut self.cache);
             let loss = self.loss.loss(&self.output, y_batch.borrow())?.to_f64();
             loss_sum += loss * chunk.len() as f64;
             correct += Y::count_correct(&y_batch, &self.output);
@@ -268,10 +269,12 @@ where
     pub fn predict(&self, x: &Batch<I, F>, batch_size: usize) -> Batch<N::Output, F> {
         let mut out = Vec::with_capacity(x.len() * <N::Output as Shape>::NUMEL);
         let (mut x_batch, mut y_batch) = (Batch::new(), Batch::new());
+        let mut cache = N::Cache::default();
         let all: Vec<usize> = (0..x.len()).collect();
         for indices in all.chunks(batch_size.max(1)) {
             gather_samples(x, indices, &mut x_batch);
-            self.network.forward(&x_batch, &mut y_batch);
+            self.network
+                .forward_cached(&x_batch, &mut y_batch, &mut cache);
             out.extend_from_slice(y_batch.as_slice());
         }
         Batch::from_vec_with_len(out, x.len()).unwrap_or_default()
