@@ -9,23 +9,52 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use keelnet::kernels::{Isa, MatRef, NoEpilogue, reference, sgemm_on};
 
-/// (name, m, n, k, a transposed, b transposed)
+/// (name, m, n, k, a transposed, b transposed). The CNN's products are
+/// those of one batch of 64: the batch unfolds into `B·P` columns.
 const SHAPES: [(&str, usize, usize, usize, bool, bool); 11] = [
-    ("mlp_forward_32x784x128", 32, 128, 784, false, false),
+    ("mlp_forward_32x128x784", 32, 128, 784, false, false),
     ("mlp_weight_grad_784x128x32", 784, 128, 32, true, false),
     ("mlp_input_grad_32x784x128", 32, 784, 128, false, true),
-    ("cnn_conv1_forward_32x676x9", 32, 676, 9, false, false),
-    ("cnn_conv2_forward_64x121x288", 64, 121, 288, false, false),
     (
-        "cnn_conv2_weight_grad_64x288x121",
+        "cnn_conv1_forward_32x43264x9",
+        32,
+        64 * 676,
+        9,
+        false,
+        false,
+    ),
+    (
+        "cnn_conv2_forward_64x7744x288",
+        64,
+        64 * 121,
+        288,
+        false,
+        false,
+    ),
+    (
+        "cnn_conv2_weight_grad_64x288x7744",
         64,
         288,
-        121,
+        64 * 121,
         false,
         true,
     ),
-    ("cnn_conv2_input_grad_288x121x64", 288, 121, 64, true, false),
-    ("cnn_conv3_forward_64x9x576", 64, 9, 576, false, false),
+    (
+        "cnn_conv2_input_grad_288x7744x64",
+        288,
+        64 * 121,
+        64,
+        true,
+        false,
+    ),
+    (
+        "cnn_conv3_forward_64x576x576",
+        64,
+        64 * 9,
+        576,
+        false,
+        false,
+    ),
     ("square_256", 256, 256, 256, false, false),
     ("square_512", 512, 512, 512, false, false),
     ("square_1024", 1024, 1024, 1024, false, false),

@@ -205,7 +205,7 @@ pub fn sgemm_on(
 }
 
 /// Depth of a packed block (a `KC`-long slice of the shared dimension).
-const KC: usize = 256;
+const KC: usize = 384;
 /// Rows of A packed at once.
 const MC: usize = 96;
 /// Columns of B packed at once.
