@@ -160,37 +160,49 @@ fn the_epilogue_sees_every_finished_value_once() {
 #[test]
 fn a_large_product_is_split_over_threads_and_still_right() {
     let mut rng = StdRng::seed_from_u64(4);
-    let (m, n, k) = (257, 131, 200); // above the threading threshold
-    let (a, b) = (random(m * k, &mut rng), random(k * n, &mut rng));
-    let shape = GemmShape {
-        m,
-        n,
-        k,
-        a_transposed: false,
-        b_transposed: true,
-        accumulate: false,
-    };
-    let mut want = vec![0.0; m * n];
-    reference::gemm(shape, &a, &b, &mut want);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(3)
-        .build()
-        .unwrap();
-    for isa in Isa::available() {
-        let mut got = vec![0.0; m * n];
-        pool.install(|| {
-            sgemm_on(
-                isa,
-                m,
-                n,
-                k,
-                MatRef::row_major(&a, k),
-                MatRef::transposed(&b, k),
-                &mut got,
-                false,
-                &NoEpilogue,
-            )
-        });
-        assert_close(&format!("threaded on {isa:?}"), &got, &want, k);
+    // Above the threading threshold: split by rows (m > n) and by columns (n >= m).
+    for (m, n, k) in [(257, 131, 200), (33, 700, 150)] {
+        let (a, b) = (random(m * k, &mut rng), random(k * n, &mut rng));
+        let start = random(m * n, &mut rng);
+        let shape = GemmShape {
+            m,
+            n,
+            k,
+            a_transposed: false,
+            b_transposed: true,
+            accumulate: true,
+        };
+        let mut want = start.clone();
+        reference::gemm(shape, &a, &b, &mut want);
+        // The epilogue sees every value once: doubling shows a second visit.
+        let double =
+            |_: usize, _: usize, values: &mut [f32]| values.iter_mut().for_each(|v| *v *= 2.0);
+        want.iter_mut().for_each(|v| *v *= 2.0);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for isa in Isa::available() {
+            let mut got = start.clone();
+            pool.install(|| {
+                sgemm_on(
+                    isa,
+                    m,
+                    n,
+                    k,
+                    MatRef::row_major(&a, k),
+                    MatRef::transposed(&b, k),
+                    &mut got,
+                    true,
+                    &double,
+                )
+            });
+            assert_close(
+                &format!("{m}x{n}x{k} threaded on {isa:?}"),
+                &got,
+                &want,
+                2 * k,
+            );
+        }
     }
 }

@@ -12,6 +12,7 @@ mod microkernel;
 mod pack;
 
 use std::cell::RefCell;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use microkernel::{Avx2, Avx512, MicroKernel, Portable};
@@ -179,29 +180,69 @@ pub fn sgemm_on(
         Isa::Portable
     };
     let threads = if m * n * k >= PARALLEL_WORK {
-        rayon::current_num_threads().min(m)
+        rayon::current_num_threads()
     } else {
         1
     };
-    let run = |rows: std::ops::Range<usize>, c: &mut [f32]| match isa {
-        Isa::Portable => drive::<Portable>(rows, n, k, a, b, c, accumulate, epilogue),
-        Isa::Avx2 => drive::<Avx2>(rows, n, k, a, b, c, accumulate, epilogue),
-        Isa::Avx512 => drive::<Avx512>(rows, n, k, a, b, c, accumulate, epilogue),
+    let view = CView {
+        ptr: c.as_mut_ptr(),
+        ld: n,
+    };
+    let run = |rows: Range<usize>, cols: Range<usize>| match isa {
+        Isa::Portable => drive::<Portable>(rows, cols, k, a, b, view, accumulate, epilogue),
+        Isa::Avx2 => drive::<Avx2>(rows, cols, k, a, b, view, accumulate, epilogue),
+        Isa::Avx512 => drive::<Avx512>(rows, cols, k, a, b, view, accumulate, epilogue),
     };
     if threads <= 1 {
-        run(0..m, &mut c[..m * n]);
+        run(0..m, 0..n);
         return;
     }
-    // Rows split evenly over threads; each packs its own share.
-    let per_thread = m.div_ceil(threads);
+    // Split the longer side, so that each thread packs only its share of
+    // the operand along it and the other operand's packing is not repeated
+    // more than need be. Parts are whole blocks of 16 rows or 64 columns.
+    let (len, unit) = if n >= m { (n, 64) } else { (m, 16) };
+    let per_thread = len.div_ceil(threads).div_ceil(unit) * unit;
     rayon::scope(|scope| {
-        for (t, chunk) in c[..m * n].chunks_mut(per_thread * n).enumerate() {
-            let start = t * per_thread;
-            let rows = start..start + chunk.len() / n;
+        for start in (0..len).step_by(per_thread) {
+            let part = start..(start + per_thread).min(len);
             let run = &run;
-            scope.spawn(move |_| run(rows, chunk));
+            scope.spawn(move |_| {
+                if n >= m {
+                    run(0..m, part)
+                } else {
+                    run(part, 0..n)
+                }
+            });
         }
     });
+}
+
+/// C as the driver writes it: row-major with row stride `ld`. Threads
+/// write disjoint row or column ranges of it.
+#[derive(Clone, Copy)]
+struct CView {
+    ptr: *mut f32,
+    ld: usize,
+}
+
+// SAFETY: a CView is only handed to threads that write disjoint parts of
+// C, while the `&mut [f32]` it came from is borrowed for the whole product.
+unsafe impl Send for CView {}
+// SAFETY: as above; no two threads touch the same element.
+unsafe impl Sync for CView {}
+
+impl CView {
+    /// Row `row`, columns `cols` of C.
+    ///
+    /// # Safety
+    /// The range lies inside C and no other live reference covers it.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn row(&self, row: usize, cols: Range<usize>) -> &mut [f32] {
+        // SAFETY: the caller's contract.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.add(row * self.ld + cols.start), cols.len())
+        }
+    }
 }
 
 /// Depth of a packed block (a `KC`-long slice of the shared dimension).
@@ -216,25 +257,26 @@ thread_local! {
     static PACKED: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// Computes rows `rows` of C (given as `c`, starting at row `rows.start`).
+/// Computes rows `rows`, columns `cols` of C.
 #[allow(clippy::too_many_arguments)]
 fn drive<K: MicroKernel>(
-    rows: std::ops::Range<usize>,
-    n: usize,
+    rows: Range<usize>,
+    cols: Range<usize>,
     k: usize,
     a: MatRef<'_>,
     b: MatRef<'_>,
-    c: &mut [f32],
+    c: CView,
     accumulate: bool,
     epilogue: &dyn Epilogue,
 ) {
-    let m = rows.len();
     if k == 0 {
-        if !accumulate {
-            c.fill(0.0);
-        }
-        for i in 0..m {
-            epilogue.apply(rows.start + i, 0, &mut c[i * n..(i + 1) * n]);
+        for i in rows {
+            // SAFETY: this thread owns rows × cols of C.
+            let row = unsafe { c.row(i, cols.clone()) };
+            if !accumulate {
+                row.fill(0.0);
+            }
+            epilogue.apply(i, cols.start, row);
         }
         return;
     }
@@ -243,16 +285,16 @@ fn drive<K: MicroKernel>(
         packed_a.resize(MC.div_ceil(K::MR) * K::MR * KC, 0.0);
         packed_b.resize(NC.div_ceil(K::NR) * K::NR * KC, 0.0);
         let mut tile = [0.0f32; 16 * 64];
-        for jc in (0..n).step_by(NC) {
-            let nc = NC.min(n - jc);
+        for jc in cols.clone().step_by(NC) {
+            let nc = NC.min(cols.end - jc);
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
                 let first = pc == 0 && !accumulate;
                 let last = pc + kc == k;
                 pack::pack_b::<K>(b, pc, kc, jc, nc, packed_b);
-                for ic in (0..m).step_by(MC) {
-                    let mc = MC.min(m - ic);
-                    pack::pack_a::<K>(a, rows.start + ic, mc, pc, kc, packed_a);
+                for ic in rows.clone().step_by(MC) {
+                    let mc = MC.min(rows.end - ic);
+                    pack::pack_a::<K>(a, ic, mc, pc, kc, packed_a);
                     for jr in (0..nc).step_by(K::NR) {
                         let nr = K::NR.min(nc - jr);
                         let b_sliver = &packed_b[jr / K::NR * K::NR * kc..][..K::NR * kc];
@@ -261,16 +303,16 @@ fn drive<K: MicroKernel>(
                             let a_sliver = &packed_a[ir / K::MR * K::MR * kc..][..K::MR * kc];
                             let (row0, col0) = (ic + ir, jc + jr);
                             if mr == K::MR && nr == K::NR {
-                                // SAFETY: the tile rows row0..row0+MR and columns
-                                // col0..col0+NR lie inside C (m×n, row-major), and
-                                // the slivers hold MR·kc and NR·kc packed values.
+                                // SAFETY: rows row0..row0+MR and columns col0..col0+NR
+                                // lie inside this thread's part of C, and the slivers
+                                // hold MR·kc and NR·kc packed values.
                                 unsafe {
                                     K::run(
                                         kc,
                                         a_sliver,
                                         b_sliver,
-                                        c.as_mut_ptr().add(row0 * n + col0),
-                                        n,
+                                        c.ptr.add(row0 * c.ld + col0),
+                                        c.ld,
                                         !first,
                                     );
                                 }
@@ -278,21 +320,20 @@ fn drive<K: MicroKernel>(
                                 // An edge tile: computed in full into `tile`, copied in part.
                                 let t = &mut tile[..K::MR * K::NR];
                                 for i in 0..mr {
-                                    for j in 0..nr {
-                                        t[i * K::NR + j] = if first {
-                                            0.0
-                                        } else {
-                                            c[(row0 + i) * n + col0 + j]
-                                        };
+                                    // SAFETY: inside this thread's part of C.
+                                    let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
+                                    for (j, &v) in row.iter().enumerate() {
+                                        t[i * K::NR + j] = if first { 0.0 } else { v };
                                     }
                                 }
                                 // SAFETY: `tile` holds MR×NR values with row stride NR.
                                 unsafe {
-                                    K::run(kc, a_sliver, b_sliver, t.as_mut_ptr(), K::NR, true);
+                                    K::run(kc, a_sliver, b_sliver, t.as_mut_ptr(), K::NR, !first);
                                 }
                                 for i in 0..mr {
-                                    c[(row0 + i) * n + col0..][..nr]
-                                        .copy_from_slice(&t[i * K::NR..][..nr]);
+                                    // SAFETY: inside this thread's part of C.
+                                    let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
+                                    row.copy_from_slice(&t[i * K::NR..][..nr]);
                                 }
                             }
                         }
@@ -300,7 +341,8 @@ fn drive<K: MicroKernel>(
                     if last {
                         // The block is finished and still in cache.
                         for i in ic..ic + mc {
-                            epilogue.apply(rows.start + i, jc, &mut c[i * n + jc..][..nc]);
+                            // SAFETY: inside this thread's part of C.
+                            epilogue.apply(i, jc, unsafe { c.row(i, jc..jc + nc) });
                         }
                     }
                 }
