@@ -10,6 +10,7 @@
 
 use rayon::prelude::*;
 
+use super::copy_short;
 use crate::{Activation, ActivationKind, Float, GemmShape};
 
 /// The sizes of one convolution. Padding is implied by the output size:
@@ -112,7 +113,7 @@ fn unfold_row<F: Float>(g: &ConvGeometry, x: &[F], r: usize, out: &mut [F]) {
         out[hi..].fill(F::zero());
         let first = lo * g.stride + kj - pad_left;
         if g.stride == 1 {
-            out[lo..hi].copy_from_slice(&source[first..first + (hi - lo)]);
+            copy_short(&mut out[lo..hi], &source[first..first + (hi - lo)]);
         } else {
             for (o, v) in out[lo..hi]
                 .iter_mut()
@@ -141,12 +142,16 @@ pub fn col2im<F: Float>(g: &ConvGeometry, cols: &[F], dx: &mut [F], ld: usize, o
                     };
                     let first = lo * g.stride + kj - pad_left;
                     let target = &mut channel[r * g.w..][..g.w];
-                    for (t, &d) in target[first..]
-                        .iter_mut()
-                        .step_by(g.stride)
-                        .zip(&grads[lo..hi])
-                    {
-                        *t += d;
+                    if g.stride == 1 {
+                        let target = &mut target[first..first + (hi - lo)];
+                        for (t, &d) in target.iter_mut().zip(&grads[lo..hi]) {
+                            *t += d;
+                        }
+                    } else {
+                        let targets = target[first..].iter_mut().step_by(g.stride);
+                        for (t, &d) in targets.zip(&grads[lo..hi]) {
+                            *t += d;
+                        }
                     }
                 }
             }

@@ -18,4 +18,4 @@ pub use dense::{dense_backward, dense_forward};
 pub use gemm::{Epilogue, Isa, MatRef, NoEpilogue, sgemm, sgemm_on};
 pub use pool::{max_pool_backward, max_pool_forward};
 pub use reference::{matmul, matmul_a_bt, matmul_at_b};
-pub use rows::{add_bias_rows, sum_rows};
+pub use rows::{add_bias_rows, copy_short, sum_rows};

@@ -32,3 +32,30 @@ pub fn sum_rows<F: Float>(a: &[F], out: &mut [F]) {
         }
     }
 }
+
+/// Copies `src` into `dst` (of the same length) eight values at a time, for
+/// the short rows of images: a library `memmove` call per row costs more
+/// than the copy itself.
+///
+/// ```
+/// let mut dst = [0.0; 11];
+/// keelnet::kernels::copy_short(&mut dst, &[1.0; 11]);
+/// assert_eq!(dst, [1.0; 11]);
+/// ```
+#[inline(always)]
+pub fn copy_short<F: Copy>(dst: &mut [F], src: &[F]) {
+    let mut dst_chunks = dst.chunks_exact_mut(8);
+    let mut src_chunks = src.chunks_exact(8);
+    for (d, s) in (&mut dst_chunks).zip(&mut src_chunks) {
+        let s: &[F; 8] = s.try_into().expect("chunks of eight");
+        let d: &mut [F; 8] = d.try_into().expect("chunks of eight");
+        *d = *s;
+    }
+    for (d, s) in dst_chunks
+        .into_remainder()
+        .iter_mut()
+        .zip(src_chunks.remainder())
+    {
+        *d = *s;
+    }
+}
