@@ -5,9 +5,6 @@ use super::MatRef;
 use super::microkernel::MicroKernel;
 use crate::kernels::copy_short;
 
-/// The widest sliver of any micro-kernel.
-const MAX_NR: usize = 32;
-
 /// Packs rows `row0..row0 + mc`, columns `pc..pc + kc` of A into slivers of
 /// `MR` rows: sliver `s` holds, for each `p`, the `MR` values of column `p`.
 pub fn pack_a<K: MicroKernel>(
@@ -71,20 +68,16 @@ pub fn pack_b<K: MicroKernel>(
         let col0 = jc + s * K::NR;
         let cols = K::NR.min(nc - s * K::NR);
         if b.row_stride == 1 {
-            // B is stored transposed: its columns are contiguous in p. Read
-            // them side by side, writing each packed row contiguously.
-            let columns: [&[f32]; MAX_NR] = std::array::from_fn(|j| {
+            // B is stored transposed: each column is contiguous in p.
+            for j in 0..K::NR {
                 if j < cols {
-                    &b.data[(col0 + j) * b.col_stride + pc..][..kc]
+                    let column = &b.data[(col0 + j) * b.col_stride + pc..][..kc];
+                    for (p, &v) in column.iter().enumerate() {
+                        sliver[p * K::NR + j] = v;
+                    }
                 } else {
-                    &[]
+                    (0..kc).for_each(|p| sliver[p * K::NR + j] = 0.0);
                 }
-            });
-            for (p, dst) in sliver.chunks_exact_mut(K::NR).enumerate() {
-                for (d, column) in dst[..cols].iter_mut().zip(&columns) {
-                    *d = column[p];
-                }
-                dst[cols..].fill(0.0);
             }
             continue;
         }
