@@ -243,3 +243,39 @@ fn a_small_mlp_learns_mnist() {
         .unwrap();
     assert!(test.accuracy > 0.85, "{test:?}");
 }
+
+#[test]
+fn batches_cover_each_sample_once_per_epoch_reshuffled_into_reused_buffers() {
+    use keelnet::train::Batches;
+    let x = Batch::<Rank1<2>>::from_vec((0..46).map(|v| v as f32).collect()).unwrap();
+    let labels: Vec<usize> = (0..23).collect();
+    let epoch = |batches: &mut Batches<'_, Rank1<2>, Rank1<23>, f32, [usize]>| {
+        batches.start_epoch();
+        let (mut order, mut sizes, mut buffers) = (Vec::new(), Vec::new(), Vec::new());
+        while let Some((xb, yb)) = batches.next_batch() {
+            // Each target travels with its sample.
+            for (sample, &label) in xb.samples().zip(yb) {
+                assert_eq!(sample, &[2.0 * label as f32, 2.0 * label as f32 + 1.0]);
+            }
+            order.extend(yb.iter().copied());
+            sizes.push(yb.len());
+            buffers.push(xb.as_slice().as_ptr());
+        }
+        (order, sizes, buffers)
+    };
+    // 20 of 23 samples, as with a validation split holding out the last 3.
+    let mut batches = Batches::new(&x, &labels[..], 20, 6, Some(9));
+    assert_eq!(batches.len(), 4);
+    let (first, sizes, buffers) = epoch(&mut batches);
+    let (second, _, _) = epoch(&mut batches);
+    assert_eq!(sizes, [6, 6, 6, 2]);
+    assert!(buffers.windows(2).all(|w| w[0] == w[1]), "the batch buffer was reallocated");
+    let mut sorted = first.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..20).collect::<Vec<_>>());
+    assert_ne!(first, second, "each epoch is reshuffled");
+    let mut again = Batches::new(&x, &labels[..], 20, 6, Some(9));
+    assert_eq!(epoch(&mut again).0, first, "the same seed gives the same order");
+    let mut in_order = Batches::new(&x, &labels[..], 20, 6, None);
+    assert_eq!(epoch(&mut in_order).0, (0..20).collect::<Vec<_>>());
+}

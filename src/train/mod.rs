@@ -1,12 +1,14 @@
 //! The Keras workflow: compile a network with an optimizer and a loss, then
 //! `fit`, `evaluate` and `predict`.
 
+mod batches;
 mod fit;
 mod history;
 mod model;
 mod progress;
 mod targets;
 
+pub use batches::Batches;
 pub use fit::{Fit, Validation};
 pub use history::{EpochLog, History};
 pub use model::{Evaluation, Model};

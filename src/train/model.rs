@@ -4,12 +4,8 @@ use std::borrow::Borrow;
 use std::marker::PhantomData;
 use std::time::Instant;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
-
 use super::progress::Progress;
-use super::{EpochLog, Fit, History, Targets, Validation, gather_samples};
+use super::{Batches, EpochLog, Fit, History, Targets, Validation, gather_samples};
 use crate::{Batch, Error, Float, GradientOf, Layer, Loss, Optimizer, Result, Shape, TrainContext};
 
 /// Loss and accuracy on a data set.
@@ -158,38 +154,33 @@ where
         }
         let held_out: Vec<usize> = (train_len..x.len()).collect();
 
-        let mut order: Vec<usize> = (0..train_len).collect();
-        let mut shuffler = StdRng::seed_from_u64(options.seed);
+        let seed = options.shuffle.then_some(options.seed);
+        let mut batches =
+            Batches::<I, N::Output, F, Y>::new(x, y, train_len, options.batch_size, seed);
         let mut ctx = TrainContext::new(options.seed.wrapping_add(1));
-        let (mut x_batch, mut y_batch) = (Batch::new(), Y::Batch::default());
-        let steps = train_len.div_ceil(options.batch_size);
+        let steps = batches.len();
         let mut progress = Progress::new(options.verbosity);
         let mut history = History::default();
         for epoch in 1..=options.epochs {
             let start = Instant::now();
             progress.start_epoch(epoch, options.epochs, steps);
-            if options.shuffle {
-                order.shuffle(&mut shuffler);
-            }
-            let (mut loss_sum, mut correct, mut seen) = (0.0, 0, 0);
-            for (step, indices) in order.chunks(options.batch_size).enumerate() {
-                gather_samples(x, indices, &mut x_batch);
-                y.gather(indices, &mut y_batch);
+            batches.start_epoch();
+            let (mut loss_sum, mut correct, mut seen, mut step) = (0.0, 0, 0, 0);
+            while let Some((x_batch, y_batch)) = batches.next_batch() {
+                step += 1;
                 let (loss, right) = self
-                    .train_on_batch::<Y>(&x_batch, &y_batch, &mut ctx)
+                    .train_on_batch::<Y>(x_batch, y_batch, &mut ctx)
                     .map_err(|e| match e {
-                        Error::NonFiniteLoss { loss, .. } => Error::NonFiniteLoss {
-                            epoch,
-                            step: step + 1,
-                            loss,
-                        },
+                        Error::NonFiniteLoss { loss, .. } => {
+                            Error::NonFiniteLoss { epoch, step, loss }
+                        }
                         other => other,
                     })?;
-                loss_sum += loss * indices.len() as f64;
+                loss_sum += loss * x_batch.len() as f64;
                 correct += right;
-                seen += indices.len();
+                seen += x_batch.len();
                 progress.step(
-                    step + 1,
+                    step,
                     start.elapsed(),
                     loss_sum / seen as f64,
                     correct as f64 / seen as f64,
