@@ -269,13 +269,20 @@ fn batches_cover_each_sample_once_per_epoch_reshuffled_into_reused_buffers() {
     let (first, sizes, buffers) = epoch(&mut batches);
     let (second, _, _) = epoch(&mut batches);
     assert_eq!(sizes, [6, 6, 6, 2]);
-    assert!(buffers.windows(2).all(|w| w[0] == w[1]), "the batch buffer was reallocated");
+    assert!(
+        buffers.windows(2).all(|w| w[0] == w[1]),
+        "the batch buffer was reallocated"
+    );
     let mut sorted = first.clone();
     sorted.sort();
     assert_eq!(sorted, (0..20).collect::<Vec<_>>());
     assert_ne!(first, second, "each epoch is reshuffled");
     let mut again = Batches::new(&x, &labels[..], 20, 6, Some(9));
-    assert_eq!(epoch(&mut again).0, first, "the same seed gives the same order");
+    assert_eq!(
+        epoch(&mut again).0,
+        first,
+        "the same seed gives the same order"
+    );
     let mut in_order = Batches::new(&x, &labels[..], 20, 6, None);
     assert_eq!(epoch(&mut in_order).0, (0..20).collect::<Vec<_>>());
 }

@@ -160,8 +160,9 @@ fn the_epilogue_sees_every_finished_value_once() {
 #[test]
 fn a_large_product_is_split_over_threads_and_still_right() {
     let mut rng = StdRng::seed_from_u64(4);
-    // Above the threading threshold: split by rows (m > n) and by columns (n >= m).
-    for (m, n, k) in [(257, 131, 200), (33, 700, 150)] {
+    // Above the threading threshold (2^23 multiply-adds): split by rows
+    // (m > n) and by columns (n >= m).
+    for (m, n, k) in [(301, 131, 300), (40, 1500, 150)] {
         let (a, b) = (random(m * k, &mut rng), random(k * n, &mut rng));
         let start = random(m * n, &mut rng);
         let shape = GemmShape {

@@ -78,13 +78,16 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let (alpha, eps) = (F::from_f64(alpha), F::from_f64(self.epsilon));
         let (b1, b2) = (F::from_f64(self.beta_1), F::from_f64(self.beta_2));
         let decay = decay_for::<F>(self.weight_decay, info);
-        let m = slot_state(&mut self.m, slot, param.len());
-        let v = slot_state(&mut self.v, slot, param.len());
-        for (((w, &g), m), v) in param.iter_mut().zip(grad).zip(m).zip(v) {
-            let g = g + decay * *w;
-            *m = b1 * *m + (F::one() - b1) * g;
-            *v = b2 * *v + (F::one() - b2) * g * g;
-            *w -= alpha * *m / (v.sqrt() + eps);
+        let len = param.len().min(grad.len());
+        let m = &mut slot_state(&mut self.m, slot, len)[..len];
+        let v = &mut slot_state(&mut self.v, slot, len)[..len];
+        let (param, grad) = (&mut param[..len], &grad[..len]);
+        // Indexed over slices of one length: the compiler vectorizes it.
+        for i in 0..len {
+            let g = grad[i] + decay * param[i];
+            m[i] = b1 * m[i] + (F::one() - b1) * g;
+            v[i] = b2 * v[i] + (F::one() - b2) * g * g;
+            param[i] -= alpha * m[i] / (v[i].sqrt() + eps);
         }
     }
 

@@ -128,7 +128,7 @@ impl<E: Fn(usize, usize, &mut [f32]) + Sync> Epilogue for E {
 }
 
 /// Below this many multiply-adds a product stays on one thread.
-const PARALLEL_WORK: usize = 1 << 21;
+const PARALLEL_WORK: usize = 1 << 23;
 
 /// `c[m×n] = a[m×k] · b[k×n]` (or `+=` when `accumulate`), `c` row-major,
 /// then `epilogue` on each finished tile; on the selected instruction set,
