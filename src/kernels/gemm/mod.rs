@@ -131,7 +131,7 @@ impl<E: Fn(usize, usize, &mut [f32]) + Sync> Epilogue for E {
 const PARALLEL_WORK: usize = 1 << 23;
 
 /// `c[m×n] = a[m×k] · b[k×n]` (or `+=` when `accumulate`), `c` row-major,
-/// then `epilogue` on each finished tile; on the selected instruction set,
+/// then `epilogue` on each finished block; on the selected instruction set,
 /// split over threads when large.
 ///
 /// ```
