@@ -126,7 +126,23 @@ where
 
     /// Trains on `x` and `y` as Keras' `fit` does, and returns the figures
     /// of every epoch.
+    ///
+    /// The loop runs on a thread of rayon's pool, so that the kernels' work
+    /// splits are scheduled from inside it: a training step then allocates
+    /// nothing once its buffers are sized.
     pub fn fit<Y>(&mut self, x: &Batch<I, F>, y: &Y, options: Fit<'_, I, F, Y>) -> Result<History>
+    where
+        Y: Targets<N::Output, F> + Sync + ?Sized,
+        Y::Batch: Borrow<L::Target> + Send,
+        N: Send,
+        O: Send,
+        L: Send,
+    {
+        rayon::scope(|_| self.fit_here(x, y, options))
+    }
+
+    /// [`fit`](Self::fit) on the calling thread.
+    fn fit_here<Y>(&mut self, x: &Batch<I, F>, y: &Y, options: Fit<'_, I, F, Y>) -> Result<History>
     where
         Y: Targets<N::Output, F> + ?Sized,
         Y::Batch: Borrow<L::Target>,

@@ -44,6 +44,12 @@ impl Isa {
         isas
     }
 
+    /// Whether this CPU runs it (detected once per process).
+    pub fn runs_here(self) -> bool {
+        static AVAILABLE: OnceLock<Vec<Isa>> = OnceLock::new();
+        AVAILABLE.get_or_init(Isa::available).contains(&self)
+    }
+
     /// The instruction set the kernels use: the best available, or the one
     /// named by `KEELNET_SIMD` (`portable`, `avx2`, `avx512`) if this CPU
     /// runs it. Decided once per process.
@@ -174,11 +180,7 @@ pub fn sgemm_on(
     if m == 0 || n == 0 {
         return;
     }
-    let isa = if Isa::available().contains(&isa) {
-        isa
-    } else {
-        Isa::Portable
-    };
+    let isa = if isa.runs_here() { isa } else { Isa::Portable };
     let threads = if m * n * k >= PARALLEL_WORK {
         rayon::current_num_threads()
     } else {
@@ -202,19 +204,30 @@ pub fn sgemm_on(
     // more than need be. Parts are whole blocks of 16 rows or 64 columns.
     let (len, unit) = if n >= m { (n, 64) } else { (m, 16) };
     let per_thread = len.div_ceil(threads).div_ceil(unit) * unit;
-    rayon::scope(|scope| {
-        for start in (0..len).step_by(per_thread) {
-            let part = start..(start + per_thread).min(len);
-            let run = &run;
-            scope.spawn(move |_| {
-                if n >= m {
-                    run(0..m, part)
-                } else {
-                    run(part, 0..n)
-                }
-            });
+    let parts = len.div_ceil(per_thread);
+    let run_part = |part: usize| {
+        let range = part * per_thread..((part + 1) * per_thread).min(len);
+        if n >= m {
+            run(0..m, range)
+        } else {
+            run(range, 0..n)
         }
-    });
+    };
+    in_parallel(0..parts, &run_part);
+}
+
+/// Runs `f` on every index of `parts`, halving the range with `rayon::join`
+/// (which, unlike spawning, allocates nothing).
+fn in_parallel(parts: Range<usize>, f: &(dyn Fn(usize) + Sync)) {
+    if parts.len() <= 1 {
+        parts.for_each(f);
+        return;
+    }
+    let middle = parts.start + parts.len() / 2;
+    rayon::join(
+        || in_parallel(parts.start..middle, f),
+        || in_parallel(middle..parts.end, f),
+    );
 }
 
 /// C as the driver writes it: row-major with row stride `ld`. Threads
