@@ -1,6 +1,8 @@
 //! Max pooling with window and stride `P`, rows and columns that do not fill
 //! a window dropped (Keras' 'valid').
 
+use rayon::prelude::*;
+
 use crate::Float;
 
 /// `y[C, H/P, W/P]` = window maxima of `x[C, H, W]` for each sample; `argmax`
@@ -14,33 +16,38 @@ pub fn max_pool_forward<F: Float>(
 ) {
     let (h_out, w_out) = (h / p, w / p);
     let out_len = c * h_out * w_out;
-    let samples = x.chunks_exact(c * h * w).zip(y.chunks_exact_mut(out_len));
-    for ((x, y), argmax) in samples.zip(argmax.chunks_exact_mut(out_len)) {
-        for ch in 0..c {
-            let channel = &x[ch * h * w..][..h * w];
-            let y = &mut y[ch * h_out * w_out..][..h_out * w_out];
-            let argmax = &mut argmax[ch * h_out * w_out..][..h_out * w_out];
-            for oh in 0..h_out {
-                let y = &mut y[oh * w_out..][..w_out];
-                let argmax = &mut argmax[oh * w_out..][..w_out];
-                let first = oh * p * w;
-                for (ow, (y, at)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
-                    let corner = first + ow * p;
-                    let (mut best, mut index) = (channel[corner], corner);
-                    for i in 0..p {
-                        let start = corner + i * w;
-                        for (j, &v) in channel[start..start + p].iter().enumerate() {
-                            (best, index) = keep_larger(best, index, v, start + j);
+    // Samples are independent: spread over threads.
+    let samples = x
+        .par_chunks_exact(c * h * w)
+        .zip(y.par_chunks_exact_mut(out_len));
+    samples
+        .zip(argmax.par_chunks_exact_mut(out_len))
+        .for_each(|((x, y), argmax)| {
+            for ch in 0..c {
+                let channel = &x[ch * h * w..][..h * w];
+                let y = &mut y[ch * h_out * w_out..][..h_out * w_out];
+                let argmax = &mut argmax[ch * h_out * w_out..][..h_out * w_out];
+                for oh in 0..h_out {
+                    let y = &mut y[oh * w_out..][..w_out];
+                    let argmax = &mut argmax[oh * w_out..][..w_out];
+                    let first = oh * p * w;
+                    for (ow, (y, at)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
+                        let corner = first + ow * p;
+                        let (mut best, mut index) = (channel[corner], corner);
+                        for i in 0..p {
+                            let start = corner + i * w;
+                            for (j, &v) in channel[start..start + p].iter().enumerate() {
+                                (best, index) = keep_larger(best, index, v, start + j);
+                            }
                         }
+                        (*y, *at) = (best, index as u32);
                     }
-                    (*y, *at) = (best, index as u32);
-                }
-                for at in argmax.iter_mut() {
-                    *at += (ch * h * w) as u32;
+                    for at in argmax.iter_mut() {
+                        *at += (ch * h * w) as u32;
+                    }
                 }
             }
-        }
-    }
+        });
 }
 
 /// The larger of `(best, index)` and `(value, at)`, the first on ties, with
@@ -63,11 +70,15 @@ pub fn max_pool_backward<F: Float>(
     dy: &[F],
     dx: &mut [F],
 ) {
-    dx.fill(F::zero());
-    let samples = dx.chunks_exact_mut(in_len).zip(dy.chunks_exact(out_len));
-    for ((dx, dy), argmax) in samples.zip(argmax.chunks_exact(out_len)) {
-        for (&d, &at) in dy.iter().zip(argmax) {
-            dx[at as usize] += d;
-        }
-    }
+    let samples = dx
+        .par_chunks_exact_mut(in_len)
+        .zip(dy.par_chunks_exact(out_len));
+    samples
+        .zip(argmax.par_chunks_exact(out_len))
+        .for_each(|((dx, dy), argmax)| {
+            dx.fill(F::zero());
+            for (&d, &at) in dy.iter().zip(argmax) {
+                dx[at as usize] += d;
+            }
+        });
 }
