@@ -192,11 +192,6 @@ impl<S: Shape, F: Float> Batch<S, F> {
         self.data.clear();
         self.data.extend_from_slice(&other.data);
     }
-
-    /// Sets every element to zero, keeping the number of samples.
-    pub fn fill_zero(&mut self) {
-        self.data.fill(F::zero());
-    }
 }
 
 impl<S: Shape, F: Float> Default for Batch<S, F> {

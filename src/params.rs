@@ -39,6 +39,39 @@ pub struct ParamInfo<'a> {
     pub dims: &'static [usize],
 }
 
+impl<'a> ParamInfo<'a> {
+    /// The weight tensor of `layer`, named `weight`.
+    ///
+    /// ```
+    /// use keelnet::{ParamInfo, ParamKind};
+    /// let info = ParamInfo::weight("dense_1", &[784, 128]);
+    /// assert_eq!((info.to_string(), info.kind), ("dense_1.weight".to_string(), ParamKind::Weight));
+    /// ```
+    pub fn weight(layer: &'a str, dims: &'static [usize]) -> Self {
+        Self {
+            layer,
+            name: "weight",
+            kind: ParamKind::Weight,
+            dims,
+        }
+    }
+
+    /// The bias of `layer`, named `bias`.
+    ///
+    /// ```
+    /// use keelnet::{ParamInfo, ParamKind};
+    /// assert_eq!(ParamInfo::bias("conv2d_1", &[32]).kind, ParamKind::Bias);
+    /// ```
+    pub fn bias(layer: &'a str, dims: &'static [usize]) -> Self {
+        Self {
+            layer,
+            name: "bias",
+            kind: ParamKind::Bias,
+            dims,
+        }
+    }
+}
+
 impl std::fmt::Display for ParamInfo<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.layer.is_empty() {

@@ -73,14 +73,6 @@ impl ConvGeometry {
     }
 }
 
-/// Unfolds one input sample `x[C_IN, H, W]` into columns
-/// `offset..offset + H_OUT·W_OUT` of `cols[C_IN·K·K, ld]`.
-pub fn im2col<F: Float>(g: &ConvGeometry, x: &[F], cols: &mut [F], ld: usize, offset: usize) {
-    for r in 0..g.patch_len() {
-        unfold_row(g, x, r, &mut cols[r * ld + offset..][..g.positions()]);
-    }
-}
-
 /// Unfolds a batch `x[B, C_IN, H, W]` into `cols[C_IN·K·K, B·P]`, rows
 /// spread over threads.
 pub fn im2col_batch<F: Float>(g: &ConvGeometry, x: &[F], cols: &mut [F]) {

@@ -11,11 +11,9 @@ mod pool;
 pub mod reference;
 mod rows;
 
-pub use conv::{
-    ConvGeometry, ConvScratch, col2im, conv2d_backward, conv2d_forward, im2col, im2col_batch,
-};
+pub use conv::{ConvGeometry, ConvScratch, col2im, conv2d_backward, conv2d_forward, im2col_batch};
 pub use dense::{dense_backward, dense_forward};
 pub use gemm::{Epilogue, Isa, MatRef, NoEpilogue, sgemm, sgemm_on};
 pub use pool::{max_pool_backward, max_pool_forward};
 pub use reference::{matmul, matmul_a_bt, matmul_at_b};
-pub use rows::{add_bias_rows, copy_short, sum_rows};
+pub use rows::{copy_short, sum_rows};

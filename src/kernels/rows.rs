@@ -2,21 +2,6 @@
 
 use crate::Float;
 
-/// Adds `bias[n]` to every row of `c[rows×n]`.
-///
-/// ```
-/// let mut c = [1.0, 2.0, 3.0, 4.0];
-/// keelnet::kernels::add_bias_rows(&mut c, &[10.0, 20.0]);
-/// assert_eq!(c, [11.0, 22.0, 13.0, 24.0]);
-/// ```
-pub fn add_bias_rows<F: Float>(c: &mut [F], bias: &[F]) {
-    for row in c.chunks_exact_mut(bias.len().max(1)) {
-        for (c, &b) in row.iter_mut().zip(bias) {
-            *c += b;
-        }
-    }
-}
-
 /// `out[n] = sum over rows of a[rows×n]` (a bias gradient).
 ///
 /// ```

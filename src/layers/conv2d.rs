@@ -6,8 +6,8 @@ use rand::Rng;
 
 use crate::kernels::{ConvGeometry, ConvScratch, conv2d_backward, conv2d_forward};
 use crate::{
-    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, ParamKind,
-    Parameters, Rank3, TrainContext, UpdateParams, VisitParams,
+    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, Parameters, Rank3,
+    TrainContext, UpdateParams, VisitParams,
 };
 
 /// A 2-D convolution from `C_IN` to `C_OUT` channels with `K`×`K` kernels
@@ -125,19 +125,6 @@ impl<
             w_out: W_OUT,
         }
     }
-
-    fn info<'a>(layer: &'a str, name: &'static str) -> ParamInfo<'a> {
-        let (kind, dims) = match name {
-            "weight" => (ParamKind::Weight, Self::WEIGHT_DIMS),
-            _ => (ParamKind::Bias, Self::BIAS_DIMS),
-        };
-        ParamInfo {
-            layer,
-            name,
-            kind,
-            dims,
-        }
-    }
 }
 
 impl<
@@ -154,13 +141,21 @@ impl<
     type Grads = Conv2DGrads<C_IN, C_OUT, K, F>;
 
     fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
-        f(Self::info(layer, "weight"), &self.weight);
-        f(Self::info(layer, "bias"), &self.bias);
+        f(ParamInfo::weight(layer, Self::WEIGHT_DIMS), &self.weight);
+        f(ParamInfo::bias(layer, Self::BIAS_DIMS), &self.bias);
     }
 
     fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {
-        f(Self::info(layer, "weight"), &mut self.weight, &grads.weight);
-        f(Self::info(layer, "bias"), &mut self.bias, &grads.bias);
+        f(
+            ParamInfo::weight(layer, Self::WEIGHT_DIMS),
+            &mut self.weight,
+            &grads.weight,
+        );
+        f(
+            ParamInfo::bias(layer, Self::BIAS_DIMS),
+            &mut self.bias,
+            &grads.bias,
+        );
     }
 }
 

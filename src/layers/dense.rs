@@ -6,8 +6,8 @@ use rand::Rng;
 
 use crate::kernels::{dense_backward, dense_forward};
 use crate::{
-    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, ParamKind,
-    Parameters, Rank1, UpdateParams, VisitParams,
+    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, Parameters, Rank1,
+    UpdateParams, VisitParams,
 };
 
 /// A fully connected layer from `IN` to `OUT` features with activation `A`
@@ -75,24 +75,6 @@ impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Dense<IN, OUT, 
             activation: PhantomData,
         }
     }
-
-    fn weight_info(layer: &str) -> ParamInfo<'_> {
-        ParamInfo {
-            layer,
-            name: "weight",
-            kind: ParamKind::Weight,
-            dims: Self::WEIGHT_DIMS,
-        }
-    }
-
-    fn bias_info(layer: &str) -> ParamInfo<'_> {
-        ParamInfo {
-            layer,
-            name: "bias",
-            kind: ParamKind::Bias,
-            dims: Self::BIAS_DIMS,
-        }
-    }
 }
 
 impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Parameters<F>
@@ -101,13 +83,21 @@ impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Parameters<F>
     type Grads = DenseGrads<IN, OUT, F>;
 
     fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
-        f(Self::weight_info(layer), &self.weight);
-        f(Self::bias_info(layer), &self.bias);
+        f(ParamInfo::weight(layer, Self::WEIGHT_DIMS), &self.weight);
+        f(ParamInfo::bias(layer, Self::BIAS_DIMS), &self.bias);
     }
 
     fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {
-        f(Self::weight_info(layer), &mut self.weight, &grads.weight);
-        f(Self::bias_info(layer), &mut self.bias, &grads.bias);
+        f(
+            ParamInfo::weight(layer, Self::WEIGHT_DIMS),
+            &mut self.weight,
+            &grads.weight,
+        );
+        f(
+            ParamInfo::bias(layer, Self::BIAS_DIMS),
+            &mut self.bias,
+            &grads.bias,
+        );
     }
 }
 
