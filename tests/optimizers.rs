@@ -122,3 +122,55 @@ fn learning_rate_can_be_changed() {
     opt.set_learning_rate(0.5);
     assert_eq!(opt.learning_rate(), 0.5);
 }
+
+/// A layer with 300·400 = 120,000 weights: long enough that each update is
+/// split into parts over threads and run on the selected instruction set.
+fn long_layer() -> (Dense<300, 400, Linear>, DenseGrads<300, 400>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let layer = Dense::new(&mut rng);
+    let mut grads = DenseGrads::default();
+    for (i, g) in grads.weight.iter_mut().enumerate() {
+        *g = ((i * 7919 % 1000) as f32 - 500.0) * 1e-3;
+    }
+    (layer, grads)
+}
+
+#[test]
+fn long_tensors_get_the_same_bits_as_a_plain_loop() {
+    let (mut layer, grads) = long_layer();
+    let mut expected = layer.weight.clone();
+    let (mut m, mut v) = (vec![0.0f32; expected.len()], vec![0.0f32; expected.len()]);
+    let mut adam: Adam = Adam::default().weight_decay(1e-3);
+    for t in 1..=3 {
+        adam.step(&mut layer, &grads);
+        let alpha = (1e-3 * (1.0 - 0.999f64.powf(t as f64)).sqrt() / (1.0 - 0.9f64.powf(t as f64)))
+            as f32;
+        for i in 0..expected.len() {
+            let g = grads.weight[i] + 1e-3 * expected[i];
+            m[i] = 0.9 * m[i] + (1.0 - 0.9) * g;
+            v[i] = 0.999 * v[i] + (1.0 - 0.999) * g * g;
+            expected[i] -= alpha * m[i] / (v[i].sqrt() + 1e-7);
+        }
+    }
+    let differing = expected.iter().zip(&layer.weight).filter(|(a, b)| a.to_bits() != b.to_bits());
+    assert_eq!(differing.count(), 0);
+}
+
+#[test]
+fn long_tensors_update_with_every_optimizer() {
+    for momentum in [0.0, 0.9] {
+        let (mut layer, grads) = long_layer();
+        let before = layer.weight.clone();
+        Sgd::new(0.1).momentum(momentum).step(&mut layer, &grads);
+        for ((&w, &w0), &g) in layer.weight.iter().zip(&before).zip(&grads.weight) {
+            assert_eq!(w.to_bits(), (w0 - 0.1 * g).to_bits());
+        }
+    }
+    let (mut layer, grads) = long_layer();
+    let before = layer.weight.clone();
+    RmsProp::default().step(&mut layer, &grads);
+    for ((&w, &w0), &g) in layer.weight.iter().zip(&before).zip(&grads.weight) {
+        let s = (1.0 - 0.9f32) * g * g;
+        assert_eq!(w.to_bits(), (w0 - 1e-3 * g / (s + 1e-7).sqrt()).to_bits());
+    }
+}

@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use super::copy_short;
+use super::{copy_short, sum_lanes};
 use crate::{Activation, ActivationKind, Float, GemmShape};
 
 /// The sizes of one convolution. Padding is implied by the output size:
@@ -250,7 +250,7 @@ pub fn conv2d_backward<F: Float>(
             {
                 let channel = &dz[o * positions..][..positions];
                 out.copy_from_slice(channel);
-                sum += channel.iter().copied().sum();
+                sum += sum_lanes(channel);
             }
             *d_bias = sum;
         });

@@ -6,6 +6,7 @@
 
 mod conv;
 mod dense;
+mod elementwise;
 mod gemm;
 mod pool;
 pub mod reference;
@@ -13,7 +14,8 @@ mod rows;
 
 pub use conv::{ConvGeometry, ConvScratch, col2im, conv2d_backward, conv2d_forward, im2col_batch};
 pub use dense::{dense_backward, dense_forward};
+pub use elementwise::{Parts, for_each_part};
 pub use gemm::{Epilogue, Isa, MatRef, NoEpilogue, sgemm, sgemm_on};
 pub use pool::{max_pool_backward, max_pool_forward};
 pub use reference::{matmul, matmul_a_bt, matmul_at_b};
-pub use rows::{copy_short, sum_rows};
+pub use rows::{copy_short, sum_lanes, sum_rows};

@@ -18,6 +18,24 @@ pub fn sum_rows<F: Float>(a: &[F], out: &mut [F]) {
     }
 }
 
+/// The sum of `values`, in eight interleaved partial sums: a running sum
+/// waits for each addition before the next, eight do not (and vectorize).
+///
+/// ```
+/// assert_eq!(keelnet::kernels::sum_lanes(&[1.0f32; 21]), 21.0);
+/// ```
+pub fn sum_lanes<F: Float>(values: &[F]) -> F {
+    let mut lanes = [F::zero(); 8];
+    let mut chunks = values.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v;
+        }
+    }
+    let tail: F = chunks.remainder().iter().copied().sum();
+    lanes.iter().copied().sum::<F>() + tail
+}
+
 /// Copies `src` into `dst` (of the same length) eight values at a time, for
 /// the short rows of images: a library `memmove` call per row costs more
 /// than the copy itself.

@@ -1,6 +1,7 @@
 //! Adam, bias-corrected, with Keras' defaults.
 
 use super::{Optimizer, decay_for, slot_state};
+use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
 /// Adam (Kingma & Ba) as Keras computes it: at step `t`,
@@ -81,14 +82,24 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let len = param.len().min(grad.len());
         let m = &mut slot_state(&mut self.m, slot, len)[..len];
         let v = &mut slot_state(&mut self.v, slot, len)[..len];
-        let (param, grad) = (&mut param[..len], &grad[..len]);
-        // Indexed over slices of one length: the compiler vectorizes it.
-        for i in 0..len {
-            let g = grad[i] + decay * param[i];
-            m[i] = b1 * m[i] + (F::one() - b1) * g;
-            v[i] = b2 * v[i] + (F::one() - b2) * g * g;
-            param[i] -= alpha * m[i] / (v[i].sqrt() + eps);
-        }
+        let (one, b1, b2) = (F::one(), b1, b2);
+        // One pass over each tensor, in parts on threads when long.
+        let parts = (&mut param[..len], &grad[..len], m, v);
+        for_each_part(
+            parts,
+            #[inline(always)]
+            |(param, grad, m, v): (&mut [F], &[F], &mut [F], &mut [F])| {
+                let len = param.len();
+                let (grad, m, v) = (&grad[..len], &mut m[..len], &mut v[..len]);
+                // Indexed over slices of one length: the compiler vectorizes it.
+                for i in 0..len {
+                    let g = grad[i] + decay * param[i];
+                    m[i] = b1 * m[i] + (one - b1) * g;
+                    v[i] = b2 * v[i] + (one - b2) * g * g;
+                    param[i] -= alpha * m[i] / (v[i].sqrt() + eps);
+                }
+            },
+        );
     }
 
     fn learning_rate(&self) -> f64 {

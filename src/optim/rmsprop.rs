@@ -1,6 +1,7 @@
 //! RMSprop with Keras' defaults.
 
 use super::{Optimizer, decay_for, slot_state};
+use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
 /// RMSprop as Keras and TensorFlow compute it:
@@ -65,11 +66,18 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
         );
         let decay = decay_for::<F>(self.weight_decay, info);
         let mean_square = slot_state(&mut self.mean_square, slot, param.len());
-        for ((w, &g), s) in param.iter_mut().zip(grad).zip(mean_square) {
-            let g = g + decay * *w;
-            *s = rho * *s + (F::one() - rho) * g * g;
-            *w -= lr * g / (*s + eps).sqrt();
-        }
+        let one = F::one();
+        for_each_part(
+            (param, grad, mean_square),
+            #[inline(always)]
+            |(param, grad, mean_square): (&mut [F], &[F], &mut [F])| {
+                for ((w, &g), s) in param.iter_mut().zip(grad).zip(mean_square) {
+                    let g = g + decay * *w;
+                    *s = rho * *s + (one - rho) * g * g;
+                    *w -= lr * g / (*s + eps).sqrt();
+                }
+            },
+        );
     }
 
     fn learning_rate(&self) -> f64 {

@@ -1,6 +1,7 @@
 //! Stochastic gradient descent with momentum and Nesterov momentum.
 
 use super::{Optimizer, decay_for, slot_state};
+use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
 /// SGD as in Keras: with momentum `μ`, `v = μ·v - lr·g` and `w += v`; with
@@ -69,18 +70,30 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
         let lr = F::from_f64(self.learning_rate);
         let decay = decay_for::<F>(self.weight_decay, info);
         if self.momentum == 0.0 {
-            for (w, &g) in param.iter_mut().zip(grad) {
-                *w -= lr * (g + decay * *w);
-            }
+            for_each_part(
+                (param, grad),
+                #[inline(always)]
+                |(param, grad): (&mut [F], &[F])| {
+                    for (w, &g) in param.iter_mut().zip(grad) {
+                        *w -= lr * (g + decay * *w);
+                    }
+                },
+            );
             return;
         }
-        let mu = F::from_f64(self.momentum);
+        let (mu, nesterov) = (F::from_f64(self.momentum), self.nesterov);
         let velocity = slot_state(&mut self.velocity, slot, param.len());
-        for ((w, &g), v) in param.iter_mut().zip(grad).zip(velocity) {
-            let g = g + decay * *w;
-            *v = mu * *v - lr * g;
-            *w += if self.nesterov { mu * *v - lr * g } else { *v };
-        }
+        for_each_part(
+            (param, grad, velocity),
+            #[inline(always)]
+            |(param, grad, velocity): (&mut [F], &[F], &mut [F])| {
+                for ((w, &g), v) in param.iter_mut().zip(grad).zip(velocity) {
+                    let g = g + decay * *w;
+                    *v = mu * *v - lr * g;
+                    *w += if nesterov { mu * *v - lr * g } else { *v };
+                }
+            },
+        );
     }
 
     fn learning_rate(&self) -> f64 {
