@@ -12,6 +12,9 @@ network! {
     struct Blobs: Input<2> -> Dense<16, ReLU> -> Dropout<0.1> -> Dense<3, Softmax>;
     struct TinyCnn: Input<1, 8, 8> -> Conv2D<4, 3, ReLU> -> MaxPool<2> -> Flatten -> Dense<3, Softmax>;
     struct Regressor: Input<1> -> Dense<8, Tanh> -> Dense<1>;
+    /// Big enough that its products are split over threads.
+    struct SplitCnn: Input<1, 28, 28> -> Conv2D<8, 3, ReLU> -> MaxPool<2>
+        -> Flatten -> Dense<64, ReLU> -> Dense<10, Softmax>;
 }
 
 /// Three separable clusters of 2-D points, labelled 0, 1, 2.
@@ -114,6 +117,34 @@ fn a_cnn_on_one_thread_is_reproducible_too() {
         })
     };
     assert_eq!(run(), run());
+}
+
+#[test]
+fn the_number_of_threads_does_not_change_a_bit() {
+    let x = keelnet::gradcheck::random_batch::<Rank3<1, 28, 28>>(192, 4);
+    let x = Batch::<Rank3<1, 28, 28>>::from_vec(x.as_slice().iter().map(|&v| v as f32).collect())
+        .unwrap();
+    let y: Vec<usize> = (0..192).map(|i| i % 10).collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut model = Model::compile(
+                SplitCnn::new(2),
+                Adam::default(),
+                SparseCategoricalCrossentropy,
+            );
+            let history = model
+                .fit(&x, &y[..], quiet(2).batch_size(64).validation_split(0.25))
+                .unwrap();
+            (without_times(history), model.network)
+        })
+    };
+    let (one, three) = (run(1), run(3));
+    assert_eq!(one.0, three.0);
+    assert!(one.1 == three.1, "the weights differ");
 }
 
 #[test]

@@ -160,9 +160,10 @@ fn the_epilogue_sees_every_finished_value_once() {
 #[test]
 fn a_large_product_is_split_over_threads_and_still_right() {
     let mut rng = StdRng::seed_from_u64(4);
-    // Above the threading threshold (2^23 multiply-adds): split by rows
-    // (m > n) and by columns (n >= m).
-    for (m, n, k) in [(301, 131, 300), (40, 1500, 150)] {
+    // Above the threading threshold (2^20 multiply-adds): split by rows
+    // (m > n) and by columns (n >= m), the other operand packed once and
+    // shared; the last one too large to share (each part packs its own).
+    for (m, n, k) in [(301, 131, 300), (40, 1500, 150), (40, 33, 22_000)] {
         let (a, b) = (random(m * k, &mut rng), random(k * n, &mut rng));
         let start = random(m * n, &mut rng);
         let shape = GemmShape {
@@ -205,5 +206,51 @@ fn a_large_product_is_split_over_threads_and_still_right() {
                 2 * k,
             );
         }
+    }
+}
+
+#[test]
+fn products_running_side_by_side_on_threads_do_not_share_packing_buffers() {
+    use rayon::prelude::*;
+    let mut rng = StdRng::seed_from_u64(5);
+    let (m, n, k) = (64, 700, 120);
+    let inputs: Vec<(Vec<f32>, Vec<f32>)> = (0..6)
+        .map(|_| (random(m * k, &mut rng), random(k * n, &mut rng)))
+        .collect();
+    let shape = GemmShape {
+        m,
+        n,
+        k,
+        a_transposed: false,
+        b_transposed: false,
+        accumulate: false,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let got: Vec<Vec<f32>> = pool.install(|| {
+        inputs
+            .par_iter()
+            .map(|(a, b)| {
+                let mut c = vec![0.0; m * n];
+                keelnet::kernels::sgemm(
+                    m,
+                    n,
+                    k,
+                    MatRef::row_major(a, k),
+                    MatRef::row_major(b, n),
+                    &mut c,
+                    false,
+                    &NoEpilogue,
+                );
+                c
+            })
+            .collect()
+    });
+    for ((a, b), got) in inputs.iter().zip(&got) {
+        let mut want = vec![0.0; m * n];
+        reference::gemm(shape, a, b, &mut want);
+        assert_close("side by side", got, &want, k);
     }
 }

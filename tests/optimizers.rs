@@ -143,8 +143,8 @@ fn long_tensors_get_the_same_bits_as_a_plain_loop() {
     let mut adam: Adam = Adam::default().weight_decay(1e-3);
     for t in 1..=3 {
         adam.step(&mut layer, &grads);
-        let alpha = (1e-3 * (1.0 - 0.999f64.powf(t as f64)).sqrt() / (1.0 - 0.9f64.powf(t as f64)))
-            as f32;
+        let alpha =
+            (1e-3 * (1.0 - 0.999f64.powf(t as f64)).sqrt() / (1.0 - 0.9f64.powf(t as f64))) as f32;
         for i in 0..expected.len() {
             let g = grads.weight[i] + 1e-3 * expected[i];
             m[i] = 0.9 * m[i] + (1.0 - 0.9) * g;
@@ -152,7 +152,10 @@ fn long_tensors_get_the_same_bits_as_a_plain_loop() {
             expected[i] -= alpha * m[i] / (v[i].sqrt() + 1e-7);
         }
     }
-    let differing = expected.iter().zip(&layer.weight).filter(|(a, b)| a.to_bits() != b.to_bits());
+    let differing = expected
+        .iter()
+        .zip(&layer.weight)
+        .filter(|(a, b)| a.to_bits() != b.to_bits());
     assert_eq!(differing.count(), 0);
 }
 

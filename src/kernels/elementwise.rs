@@ -14,6 +14,10 @@ use super::Isa;
 pub trait Parts: Send + Sized {
     /// Elements in each slice.
     fn len(&self) -> usize;
+    /// Whether the slices are empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// The first `mid` elements of each slice, and the rest.
     fn split_at(self, mid: usize) -> (Self, Self);
 }

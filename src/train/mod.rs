@@ -7,6 +7,7 @@ mod history;
 mod model;
 mod progress;
 mod targets;
+mod threads;
 
 pub use batches::Batches;
 pub use fit::{Fit, Validation};

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use std::time::Instant;
 
 use super::progress::Progress;
+use super::threads::{CHUNK, Threads};
 use super::{Batches, EpochLog, Fit, History, Targets, Validation, gather_samples};
 use crate::{Batch, Error, Float, GradientOf, Layer, Loss, Optimizer, Result, Shape, TrainContext};
 
@@ -144,8 +145,11 @@ where
     /// [`fit`](Self::fit) on the calling thread.
     fn fit_here<Y>(&mut self, x: &Batch<I, F>, y: &Y, options: Fit<'_, I, F, Y>) -> Result<History>
     where
-        Y: Targets<N::Output, F> + ?Sized,
-        Y::Batch: Borrow<L::Target>,
+        Y: Targets<N::Output, F> + Sync + ?Sized,
+        Y::Batch: Borrow<L::Target> + Send,
+        N: Send,
+        O: Send,
+        L: Send,
     {
         if options.batch_size == 0 {
             return Err(invalid("the batch size must be at least 1"));
@@ -177,42 +181,57 @@ where
         let steps = batches.len();
         let mut progress = Progress::new(options.verbosity);
         let mut history = History::default();
+        let mut threads = Threads::new();
         for epoch in 1..=options.epochs {
             let start = Instant::now();
             progress.start_epoch(epoch, options.epochs, steps);
             batches.start_epoch();
-            let (mut loss_sum, mut correct, mut seen, mut step) = (0.0, 0, 0, 0);
-            while let Some((x_batch, y_batch)) = batches.next_batch() {
-                step += 1;
-                let (loss, right) = self
-                    .train_on_batch::<Y>(x_batch, y_batch, &mut ctx)
-                    .map_err(|e| match e {
-                        Error::NonFiniteLoss { loss, .. } => {
-                            Error::NonFiniteLoss { epoch, step, loss }
-                        }
-                        other => other,
-                    })?;
-                loss_sum += loss * x_batch.len() as f64;
-                correct += right;
-                seen += x_batch.len();
-                progress.step(
-                    step,
-                    start.elapsed(),
-                    loss_sum / seen as f64,
-                    correct as f64 / seen as f64,
+            let mut totals = Totals::default();
+            loop {
+                let (model, batches, ctx, progress, totals) = (
+                    &mut *self,
+                    &mut batches,
+                    &mut ctx,
+                    &mut progress,
+                    &mut totals,
                 );
-            }
-            let validation = match options.validation {
-                Validation::Data(xv, yv) => Some(self.evaluate(xv, yv, options.batch_size)?),
-                Validation::Split(_) if !held_out.is_empty() => {
-                    Some(self.evaluate_samples(x, y, &held_out, options.batch_size)?)
+                let more = threads.run_chunk(|| {
+                    let chunk_start = Instant::now();
+                    let mut steps = 0;
+                    while chunk_start.elapsed() < CHUNK {
+                        let Some((x_batch, y_batch)) = batches.next_batch() else {
+                            return (steps, Ok(false));
+                        };
+                        steps += 1;
+                        totals.step += 1;
+                        let step = totals.step;
+                        let (loss, right) = match model.train_on_batch::<Y>(x_batch, y_batch, ctx) {
+                            Ok(figures) => figures,
+                            Err(Error::NonFiniteLoss { loss, .. }) => {
+                                return (steps, Err(Error::NonFiniteLoss { epoch, step, loss }));
+                            }
+                            Err(other) => return (steps, Err(other)),
+                        };
+                        totals.add(loss, right, x_batch.len());
+                        progress.step(step, start.elapsed(), totals.loss(), totals.accuracy());
+                    }
+                    (steps, Ok(true))
+                })?;
+                if !more {
+                    break;
                 }
-                _ => None,
-            };
+            }
+            let validation = threads.run(|| match options.validation {
+                Validation::Data(xv, yv) => self.evaluate(xv, yv, options.batch_size).map(Some),
+                Validation::Split(_) if !held_out.is_empty() => self
+                    .evaluate_samples(x, y, &held_out, options.batch_size)
+                    .map(Some),
+                _ => Ok(None),
+            })?;
             let log = EpochLog {
                 epoch,
-                loss: loss_sum / seen as f64,
-                accuracy: correct as f64 / seen as f64,
+                loss: totals.loss(),
+                accuracy: totals.accuracy(),
                 val_loss: validation.map(|v| v.loss),
                 val_accuracy: validation.map(|v| v.accuracy),
                 seconds: start.elapsed().as_secs_f64(),
@@ -285,6 +304,31 @@ where
             out.extend_from_slice(y_batch.as_slice());
         }
         Batch::from_vec_with_len(out, x.len()).unwrap_or_default()
+    }
+}
+
+/// The running figures of an epoch.
+#[derive(Default)]
+struct Totals {
+    step: usize,
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+}
+
+impl Totals {
+    fn add(&mut self, loss: f64, correct: usize, samples: usize) {
+        self.loss_sum += loss * samples as f64;
+        self.correct += correct;
+        self.seen += samples;
+    }
+
+    fn loss(&self) -> f64 {
+        self.loss_sum / self.seen.max(1) as f64
+    }
+
+    fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.seen.max(1) as f64
     }
 }
 

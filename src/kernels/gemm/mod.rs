@@ -134,7 +134,14 @@ impl<E: Fn(usize, usize, &mut [f32]) + Sync> Epilogue for E {
 }
 
 /// Below this many multiply-adds a product stays on one thread.
-const PARALLEL_WORK: usize = 1 << 23;
+const PARALLEL_WORK: usize = 1 << 20;
+/// The least work of one part when a product is cut finely.
+const PART_WORK: usize = 1 << 18;
+/// Parts per thread at most.
+const PARTS_PER_THREAD: usize = 4;
+/// The largest operand (in values, padded) packed once and shared by all
+/// parts of a product; a larger one is packed by each part.
+const SHARED_PACK: usize = 1 << 20;
 
 /// `c[m×n] = a[m×k] · b[k×n]` (or `+=` when `accumulate`), `c` row-major,
 /// then `epilogue` on each finished block; on the selected instruction set,
@@ -180,40 +187,125 @@ pub fn sgemm_on(
     if m == 0 || n == 0 {
         return;
     }
+    let product = Product {
+        m,
+        n,
+        k,
+        a,
+        b,
+        c: CView {
+            ptr: c.as_mut_ptr(),
+            ld: n,
+        },
+        accumulate,
+        epilogue,
+    };
     let isa = if isa.runs_here() { isa } else { Isa::Portable };
-    let threads = if m * n * k >= PARALLEL_WORK {
-        rayon::current_num_threads()
-    } else {
-        1
-    };
-    let view = CView {
-        ptr: c.as_mut_ptr(),
-        ld: n,
-    };
-    let run = |rows: Range<usize>, cols: Range<usize>| match isa {
-        Isa::Portable => drive::<Portable>(rows, cols, k, a, b, view, accumulate, epilogue),
-        Isa::Avx2 => drive::<Avx2>(rows, cols, k, a, b, view, accumulate, epilogue),
-        Isa::Avx512 => drive::<Avx512>(rows, cols, k, a, b, view, accumulate, epilogue),
-    };
-    if threads <= 1 {
-        run(0..m, 0..n);
-        return;
+    match isa {
+        Isa::Portable => product.run::<Portable>(),
+        Isa::Avx2 => product.run::<Avx2>(),
+        Isa::Avx512 => product.run::<Avx512>(),
     }
-    // Split the longer side, so that each thread packs only its share of
-    // the operand along it and the other operand's packing is not repeated
-    // more than need be. Parts are whole blocks of 16 rows or 64 columns.
-    let (len, unit) = if n >= m { (n, 64) } else { (m, 16) };
-    let per_thread = len.div_ceil(threads).div_ceil(unit) * unit;
-    let parts = len.div_ceil(per_thread);
-    let run_part = |part: usize| {
-        let range = part * per_thread..((part + 1) * per_thread).min(len);
-        if n >= m {
-            run(0..m, range)
-        } else {
-            run(range, 0..n)
+}
+
+/// One call's operands.
+#[derive(Clone, Copy)]
+struct Product<'a> {
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'a>,
+    b: MatRef<'a>,
+    c: CView,
+    accumulate: bool,
+    epilogue: &'a dyn Epilogue,
+}
+
+/// The operand a part takes: as given (each part packs what it reads), or
+/// packed once for the whole product, block after block of depth `KC`.
+#[derive(Clone, Copy)]
+enum Operand<'a> {
+    Given(MatRef<'a>),
+    Packed(&'a [f32]),
+}
+
+thread_local! {
+    /// The operand packed once for all parts of a product, on the thread
+    /// that splits it.
+    static SHARED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Product<'_> {
+    fn run<K: MicroKernel>(self) {
+        let (m, n, k) = (self.m, self.n, self.k);
+        let work = m * n * k;
+        let threads = rayon::current_num_threads();
+        if threads <= 1 || work < PARALLEL_WORK || k == 0 {
+            self.drive::<K>(0..m, 0..n, Operand::Given(self.a), Operand::Given(self.b));
+            return;
         }
-    };
-    in_parallel(0..parts, &run_part);
+        // Split the longer side, so that each part packs only its share of
+        // the operand along it. The other operand, when small, is packed
+        // once and shared, and the product is cut into several parts per
+        // thread: work stealing then hands a busy core fewer of them.
+        // Parts are whole multiples of every micro-kernel's tile.
+        let split_columns = n >= m;
+        let (len, unit, other_packed) = if split_columns {
+            (n, 32, m.div_ceil(K::MR) * K::MR * k)
+        } else {
+            (m, 24, n.div_ceil(K::NR) * K::NR * k)
+        };
+        let share = other_packed <= SHARED_PACK;
+        let wanted = if share {
+            (work / PART_WORK).clamp(threads, PARTS_PER_THREAD * threads)
+        } else {
+            threads
+        };
+        let per_part = len.div_ceil(wanted).div_ceil(unit) * unit;
+        let parts = len.div_ceil(per_part);
+        let run_parts = |a: Operand<'_>, b: Operand<'_>| {
+            let run_part = |part: usize| {
+                let range = part * per_part..((part + 1) * per_part).min(len);
+                if split_columns {
+                    self.drive::<K>(0..m, range, a, b)
+                } else {
+                    self.drive::<K>(range, 0..n, a, b)
+                }
+            };
+            in_parallel(0..parts, &run_part);
+        };
+        if !share {
+            run_parts(Operand::Given(self.a), Operand::Given(self.b));
+            return;
+        }
+        // The shared buffer of this thread; a fresh one if a product that
+        // is still running on it holds it (rayon ran this product while
+        // that one waits).
+        SHARED.with(|shared| {
+            let mut fresh = Vec::new();
+            let mut held = shared.try_borrow_mut();
+            let buffer = match held.as_deref_mut() {
+                Ok(buffer) => buffer,
+                Err(_) => &mut fresh,
+            };
+            buffer.resize(other_packed, 0.0);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                if split_columns {
+                    let out = &mut buffer[pc * m.div_ceil(K::MR) * K::MR..];
+                    pack::pack_a::<K>(self.a, 0, m, pc, kc, out);
+                } else {
+                    let out = &mut buffer[pc * n.div_ceil(K::NR) * K::NR..];
+                    pack::pack_b::<K>(self.b, pc, kc, 0, n, out);
+                }
+            }
+            if split_columns {
+                run_parts(Operand::Packed(buffer), Operand::Given(self.b));
+            } else {
+                run_parts(Operand::Given(self.a), Operand::Packed(buffer));
+            }
+        });
+    }
 }
 
 /// Runs `f` on every index of `parts`, halving the range with `rayon::join`
@@ -270,96 +362,120 @@ thread_local! {
     static PACKED: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// Computes rows `rows`, columns `cols` of C.
-#[allow(clippy::too_many_arguments)]
-fn drive<K: MicroKernel>(
-    rows: Range<usize>,
-    cols: Range<usize>,
-    k: usize,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
-    c: CView,
-    accumulate: bool,
-    epilogue: &dyn Epilogue,
-) {
-    if k == 0 {
-        for i in rows {
-            // SAFETY: this thread owns rows × cols of C.
-            let row = unsafe { c.row(i, cols.clone()) };
-            if !accumulate {
-                row.fill(0.0);
+impl Product<'_> {
+    /// Computes rows `rows`, columns `cols` of C.
+    fn drive<K: MicroKernel>(
+        &self,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        a: Operand<'_>,
+        b: Operand<'_>,
+    ) {
+        let (k, c, accumulate, epilogue) = (self.k, self.c, self.accumulate, self.epilogue);
+        if k == 0 {
+            for i in rows {
+                // SAFETY: this thread owns rows × cols of C.
+                let row = unsafe { c.row(i, cols.clone()) };
+                if !accumulate {
+                    row.fill(0.0);
+                }
+                epilogue.apply(i, cols.start, row);
             }
-            epilogue.apply(i, cols.start, row);
+            return;
         }
-        return;
-    }
-    PACKED.with(|packed| {
-        let (packed_a, packed_b) = &mut *packed.borrow_mut();
-        packed_a.resize(MC.div_ceil(K::MR) * K::MR * KC, 0.0);
-        packed_b.resize(NC.div_ceil(K::NR) * K::NR * KC, 0.0);
-        let mut tile = [0.0f32; 16 * 64];
-        for jc in cols.clone().step_by(NC) {
-            let nc = NC.min(cols.end - jc);
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
-                let first = pc == 0 && !accumulate;
-                let last = pc + kc == k;
-                pack::pack_b::<K>(b, pc, kc, jc, nc, packed_b);
-                for ic in rows.clone().step_by(MC) {
-                    let mc = MC.min(rows.end - ic);
-                    pack::pack_a::<K>(a, ic, mc, pc, kc, packed_a);
-                    for jr in (0..nc).step_by(K::NR) {
-                        let nr = K::NR.min(nc - jr);
-                        let b_sliver = &packed_b[jr / K::NR * K::NR * kc..][..K::NR * kc];
-                        for ir in (0..mc).step_by(K::MR) {
-                            let mr = K::MR.min(mc - ir);
-                            let a_sliver = &packed_a[ir / K::MR * K::MR * kc..][..K::MR * kc];
-                            let (row0, col0) = (ic + ir, jc + jr);
-                            if mr == K::MR && nr == K::NR {
-                                // SAFETY: rows row0..row0+MR and columns col0..col0+NR
-                                // lie inside this thread's part of C, and the slivers
-                                // hold MR·kc and NR·kc packed values.
-                                unsafe {
-                                    K::run(
-                                        kc,
-                                        a_sliver,
-                                        b_sliver,
-                                        c.ptr.add(row0 * c.ld + col0),
-                                        c.ld,
-                                        !first,
-                                    );
-                                }
-                            } else {
-                                // An edge tile: computed in full into `tile`, copied in part.
-                                let t = &mut tile[..K::MR * K::NR];
-                                for i in 0..mr {
-                                    // SAFETY: inside this thread's part of C.
-                                    let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
-                                    for (j, &v) in row.iter().enumerate() {
-                                        t[i * K::NR + j] = if first { 0.0 } else { v };
+        PACKED.with(|packed| {
+            let (packed_a, packed_b) = &mut *packed.borrow_mut();
+            packed_a.resize(MC.div_ceil(K::MR) * K::MR * KC, 0.0);
+            packed_b.resize(NC.div_ceil(K::NR) * K::NR * KC, 0.0);
+            let mut tile = [0.0f32; 16 * 64];
+            for jc in cols.clone().step_by(NC) {
+                let nc = NC.min(cols.end - jc);
+                for pc in (0..k).step_by(KC) {
+                    let kc = KC.min(k - pc);
+                    let first = pc == 0 && !accumulate;
+                    let last = pc + kc == k;
+                    let packed_b: &[f32] = match b {
+                        Operand::Given(b) => {
+                            pack::pack_b::<K>(b, pc, kc, jc, nc, packed_b);
+                            packed_b
+                        }
+                        // All columns packed, block `pc` after the previous blocks.
+                        Operand::Packed(all) => {
+                            &all[pc * self.n.div_ceil(K::NR) * K::NR + jc * kc..]
+                        }
+                    };
+                    for ic in rows.clone().step_by(MC) {
+                        let mc = MC.min(rows.end - ic);
+                        let packed_a: &[f32] = match a {
+                            Operand::Given(a) => {
+                                pack::pack_a::<K>(a, ic, mc, pc, kc, packed_a);
+                                packed_a
+                            }
+                            // All rows packed, block `pc` after the previous blocks.
+                            Operand::Packed(all) => {
+                                &all[pc * self.m.div_ceil(K::MR) * K::MR + ic * kc..]
+                            }
+                        };
+                        for jr in (0..nc).step_by(K::NR) {
+                            let nr = K::NR.min(nc - jr);
+                            let b_sliver = &packed_b[jr / K::NR * K::NR * kc..][..K::NR * kc];
+                            for ir in (0..mc).step_by(K::MR) {
+                                let mr = K::MR.min(mc - ir);
+                                let a_sliver = &packed_a[ir / K::MR * K::MR * kc..][..K::MR * kc];
+                                let (row0, col0) = (ic + ir, jc + jr);
+                                if mr == K::MR && nr == K::NR {
+                                    // SAFETY: rows row0..row0+MR and columns col0..col0+NR
+                                    // lie inside this thread's part of C, and the slivers
+                                    // hold MR·kc and NR·kc packed values.
+                                    unsafe {
+                                        K::run(
+                                            kc,
+                                            a_sliver,
+                                            b_sliver,
+                                            c.ptr.add(row0 * c.ld + col0),
+                                            c.ld,
+                                            !first,
+                                        );
                                     }
-                                }
-                                // SAFETY: `tile` holds MR×NR values with row stride NR.
-                                unsafe {
-                                    K::run(kc, a_sliver, b_sliver, t.as_mut_ptr(), K::NR, !first);
-                                }
-                                for i in 0..mr {
-                                    // SAFETY: inside this thread's part of C.
-                                    let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
-                                    row.copy_from_slice(&t[i * K::NR..][..nr]);
+                                } else {
+                                    // An edge tile: computed in full into `tile`, copied in part.
+                                    let t = &mut tile[..K::MR * K::NR];
+                                    for i in 0..mr {
+                                        // SAFETY: inside this thread's part of C.
+                                        let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
+                                        for (j, &v) in row.iter().enumerate() {
+                                            t[i * K::NR + j] = if first { 0.0 } else { v };
+                                        }
+                                    }
+                                    // SAFETY: `tile` holds MR×NR values with row stride NR.
+                                    unsafe {
+                                        K::run(
+                                            kc,
+                                            a_sliver,
+                                            b_sliver,
+                                            t.as_mut_ptr(),
+                                            K::NR,
+                                            !first,
+                                        );
+                                    }
+                                    for i in 0..mr {
+                                        // SAFETY: inside this thread's part of C.
+                                        let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
+                                        row.copy_from_slice(&t[i * K::NR..][..nr]);
+                                    }
                                 }
                             }
                         }
-                    }
-                    if last {
-                        // The block is finished and still in cache.
-                        for i in ic..ic + mc {
-                            // SAFETY: inside this thread's part of C.
-                            epilogue.apply(i, jc, unsafe { c.row(i, jc..jc + nc) });
+                        if last {
+                            // The block is finished and still in cache.
+                            for i in ic..ic + mc {
+                                // SAFETY: inside this thread's part of C.
+                                epilogue.apply(i, jc, unsafe { c.row(i, jc..jc + nc) });
+                            }
                         }
                     }
                 }
             }
-        }
-    });
+        });
+    }
 }

@@ -1,0 +1,209 @@
+//! Choosing, while `fit` runs, between all of rayon's threads and one.
+//!
+//! A training step splits its work over threads dozens of times, and each
+//! split waits for its slowest part. When another program keeps a core
+//! busy, the operating system deschedules one of the threads now and then,
+//! the other waits, and two threads become slower than one. So `fit` runs
+//! its steps in chunks of about [`CHUNK`], times a chunk on each side now
+//! and then, and keeps the faster. Every kernel gives the same bits on any
+//! number of threads, so the choice changes the speed only.
+
+use std::time::{Duration, Instant};
+
+use rayon::{ThreadPool, ThreadPoolBuilder};
+
+/// The length of a chunk of training steps run on one choice.
+pub(crate) const CHUNK: Duration = Duration::from_millis(25);
+
+/// Chunks run on the chosen side before both are timed again.
+const KEEP_FOR: u32 = 24;
+
+/// How much slower than when it was chosen a side may get before both are
+/// timed again at once.
+const SLOWER: f64 = 1.5;
+
+/// Where a chunk runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    /// On the pool `fit` was called in (all of rayon's threads).
+    All,
+    /// On a pool of one thread.
+    One,
+}
+
+/// What the next chunk is for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    /// The first chunk: buffers are sized, so it is not timed.
+    WarmUp,
+    /// Timing all threads.
+    TimeAll,
+    /// Timing one thread, all threads having taken `all` seconds a step.
+    TimeOne { all: f64 },
+    /// Running on the faster side, timed at `per_step` seconds a step, for
+    /// `left` more chunks.
+    Keep {
+        side: Side,
+        per_step: f64,
+        left: u32,
+    },
+}
+
+/// The decision alone, fed with the seconds per step each chunk took.
+#[derive(Debug)]
+struct Schedule {
+    phase: Phase,
+}
+
+impl Schedule {
+    fn new() -> Self {
+        Self {
+            phase: Phase::WarmUp,
+        }
+    }
+
+    /// The side the next chunk runs on.
+    fn side(&self) -> Side {
+        match self.phase {
+            Phase::WarmUp | Phase::TimeAll => Side::All,
+            Phase::TimeOne { .. } => Side::One,
+            Phase::Keep { side, .. } => side,
+        }
+    }
+
+    /// Takes note that the chunk just run took `per_step` seconds a step
+    /// (`None`: too short to tell).
+    fn record(&mut self, per_step: Option<f64>) {
+        self.phase = match (self.phase, per_step) {
+            (Phase::WarmUp, _) => Phase::TimeAll,
+            (Phase::TimeAll, Some(all)) => Phase::TimeOne { all },
+            (Phase::TimeOne { all }, Some(one)) => Phase::Keep {
+                // Ties go to all threads.
+                side: if one < all { Side::One } else { Side::All },
+                per_step: one.min(all),
+                left: KEEP_FOR,
+            },
+            // The side has become much slower (another program started):
+            // time the other one now.
+            (Phase::Keep { side, per_step, .. }, Some(now)) if now > SLOWER * per_step => {
+                match side {
+                    Side::All => Phase::TimeOne { all: now },
+                    Side::One => Phase::TimeAll,
+                }
+            }
+            (Phase::Keep { left: 0, .. }, _) => Phase::TimeAll,
+            (
+                Phase::Keep {
+                    side,
+                    per_step,
+                    left,
+                },
+                _,
+            ) => Phase::Keep {
+                side,
+                per_step,
+                left: left - 1,
+            },
+            (phase, None) => phase,
+        };
+    }
+}
+
+/// Runs chunks of training on the faster side.
+pub(crate) struct Threads {
+    /// The one-thread pool; `None` when rayon has one thread anyway.
+    one: Option<ThreadPool>,
+    schedule: Schedule,
+}
+
+impl Threads {
+    pub fn new() -> Self {
+        let one = (rayon::current_num_threads() > 1)
+            .then(|| ThreadPoolBuilder::new().num_threads(1).build().ok())
+            .flatten();
+        Self {
+            one,
+            schedule: Schedule::new(),
+        }
+    }
+
+    /// Runs a chunk: `chunk` returns how many steps it took, and whatever
+    /// else it has to say.
+    pub fn run_chunk<R: Send>(&mut self, chunk: impl FnOnce() -> (usize, R) + Send) -> R {
+        let started = Instant::now();
+        let (steps, result) = match (&self.one, self.schedule.side()) {
+            (Some(one), Side::One) => one.install(chunk),
+            _ => chunk(),
+        };
+        let elapsed = started.elapsed();
+        // A chunk cut short by the end of an epoch is too short to tell.
+        let per_step =
+            (steps > 0 && elapsed >= CHUNK / 2).then(|| elapsed.as_secs_f64() / steps as f64);
+        if self.one.is_some() {
+            self.schedule.record(per_step);
+        }
+        result
+    }
+
+    /// Runs `f` (an evaluation) on the side chosen for training.
+    pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match (&self.one, self.schedule.side()) {
+            (Some(one), Side::One) => one.install(f),
+            _ => f(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn after(timings: &[Option<f64>]) -> Schedule {
+        let mut schedule = Schedule::new();
+        for &t in timings {
+            schedule.record(t);
+        }
+        schedule
+    }
+
+    #[test]
+    fn starts_on_all_threads_and_times_both_sides() {
+        assert_eq!(after(&[]).side(), Side::All);
+        assert_eq!(after(&[None]).side(), Side::All);
+        assert_eq!(after(&[None, Some(1.0)]).side(), Side::One);
+    }
+
+    #[test]
+    fn keeps_the_faster_side_then_times_again() {
+        let slower_one = after(&[None, Some(1.0), Some(1.5)]);
+        assert_eq!(slower_one.side(), Side::All);
+        let mut faster_one = after(&[None, Some(1.0), Some(0.8)]);
+        assert_eq!(faster_one.side(), Side::One);
+        for _ in 0..KEEP_FOR {
+            faster_one.record(Some(0.8));
+            assert_eq!(faster_one.side(), Side::One);
+        }
+        faster_one.record(Some(0.8));
+        assert_eq!(faster_one.side(), Side::All);
+        assert_eq!(faster_one.phase, Phase::TimeAll);
+    }
+
+    #[test]
+    fn a_side_that_becomes_much_slower_is_timed_against_the_other_at_once() {
+        let mut all = after(&[None, Some(1.0), Some(1.2)]);
+        all.record(Some(1.4));
+        assert_eq!(all.side(), Side::All);
+        all.record(Some(1.6));
+        assert_eq!(all.phase, Phase::TimeOne { all: 1.6 });
+        let mut one = after(&[None, Some(1.0), Some(0.5)]);
+        one.record(Some(0.8));
+        assert_eq!(one.phase, Phase::TimeAll);
+    }
+
+    #[test]
+    fn ties_go_to_all_threads_and_short_chunks_are_not_timed() {
+        assert_eq!(after(&[None, Some(1.0), Some(1.0)]).side(), Side::All);
+        let waiting = after(&[None, Some(1.0), None, None]);
+        assert_eq!(waiting.phase, Phase::TimeOne { all: 1.0 });
+    }
+}
