@@ -92,14 +92,26 @@ impl Activation for ReLU {
     const KIND: ActivationKind = ActivationKind::ReLU;
     fn forward<F: Float>(z: &mut [F]) {
         // A select, not a branch (the sign is random), and not `max`, which
-        // would turn NaN into 0 and hide a diverged value.
+        // would turn NaN into 0 and hide a diverged value. Both sides are
+        // computed values (`v + 0` is `v`, but for the sign of a zero): a
+        // side that leaves `v` as it is lets the compiler store only the
+        // zeros, with masked stores that are slow on AMD processors.
         for v in z {
-            *v = if *v < F::zero() { F::zero() } else { *v };
+            *v = if *v < F::zero() {
+                F::zero()
+            } else {
+                *v + F::zero()
+            };
         }
     }
     fn backward<F: Float>(y: &[F], dy: &mut [F]) {
+        // As in `forward`: a select between computed values.
         for (d, &y) in dy.iter_mut().zip(y) {
-            *d = if y > F::zero() { *d } else { F::zero() };
+            *d = if y > F::zero() {
+                *d + F::zero()
+            } else {
+                F::zero()
+            };
         }
     }
 }

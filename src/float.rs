@@ -4,6 +4,8 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
+use crate::kernels::{Gather, MatRef};
+
 /// A floating-point element type: `f32` for training, `f64` for gradient checks.
 ///
 /// Everything numeric in keelnet is generic over this trait, which adds to
@@ -52,10 +54,23 @@ pub trait Float:
         epilogue: &E,
     ) {
         crate::kernels::reference::gemm(shape, a, b, c);
-        let n = shape.n.max(1);
-        for (row, values) in c.chunks_exact_mut(n).take(shape.m).enumerate() {
-            epilogue(row, 0, values);
-        }
+        epilogue_by_rows(shape, c, epilogue);
+    }
+
+    /// [`gemm`](Float::gemm) with a gathered `b` (an unfolded convolution
+    /// input read from the images): `c (+)= op(a) · b`, then `epilogue`.
+    ///
+    /// `f32` packs `b` straight from the images; other types unfold it and
+    /// run the reference loops ([`reference::gemm_gathered`](crate::kernels::reference::gemm_gathered)).
+    fn gemm_gathered<E: Fn(usize, usize, &mut [Self]) + Sync>(
+        shape: GemmShape,
+        a: &[Self],
+        b: Gather<'_, Self>,
+        c: &mut [Self],
+        epilogue: &E,
+    ) {
+        crate::kernels::reference::gemm_gathered(shape, a, b, c);
+        epilogue_by_rows(shape, c, epilogue);
     }
 }
 
@@ -101,19 +116,60 @@ impl Float for f32 {
         c: &mut [Self],
         epilogue: &E,
     ) {
-        use crate::kernels::{MatRef, sgemm};
+        use crate::kernels::sgemm;
         let GemmShape { m, n, k, .. } = shape;
-        let a = if shape.a_transposed {
-            MatRef::transposed(a, m)
-        } else {
-            MatRef::row_major(a, k)
-        };
         let b = if shape.b_transposed {
             MatRef::transposed(b, k)
         } else {
             MatRef::row_major(b, n)
         };
-        sgemm(m, n, k, a, b, c, shape.accumulate, epilogue);
+        sgemm(
+            m,
+            n,
+            k,
+            a_operand(shape, a),
+            b,
+            c,
+            shape.accumulate,
+            epilogue,
+        );
+    }
+    fn gemm_gathered<E: Fn(usize, usize, &mut [Self]) + Sync>(
+        shape: GemmShape,
+        a: &[Self],
+        b: Gather<'_, Self>,
+        c: &mut [Self],
+        epilogue: &E,
+    ) {
+        use crate::kernels::sgemm;
+        let GemmShape { m, n, k, .. } = shape;
+        sgemm(
+            m,
+            n,
+            k,
+            a_operand(shape, a),
+            b,
+            c,
+            shape.accumulate,
+            epilogue,
+        );
+    }
+}
+
+/// `epilogue` over each whole row of a finished `c`.
+fn epilogue_by_rows<F, E: Fn(usize, usize, &mut [F])>(shape: GemmShape, c: &mut [F], epilogue: &E) {
+    let n = shape.n.max(1);
+    for (row, values) in c.chunks_exact_mut(n).take(shape.m).enumerate() {
+        epilogue(row, 0, values);
+    }
+}
+
+/// The `a` of a product described by `shape`, as the packed kernels read it.
+fn a_operand(shape: GemmShape, a: &[f32]) -> MatRef<'_> {
+    if shape.a_transposed {
+        MatRef::transposed(a, shape.m)
+    } else {
+        MatRef::row_major(a, shape.k)
     }
 }
 

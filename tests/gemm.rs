@@ -254,3 +254,64 @@ fn products_running_side_by_side_on_threads_do_not_share_packing_buffers() {
         assert_close("side by side", got, &want, k);
     }
 }
+
+#[test]
+fn gathered_operands_match_the_reference_on_every_path() {
+    use keelnet::kernels::Gather;
+    let mut rng = StdRng::seed_from_u64(6);
+    let data = random(5000, &mut rng);
+    // Offsets with runs (contiguous slivers) and jumps, as an unfolded image has.
+    let offsets = |len: usize, run: usize, jump: usize| -> Vec<usize> {
+        (0..len).map(|i| i / run * jump + i % run).collect()
+    };
+    for &(m, n, k) in &[(7, 33, 17), (33, 129, 9), (64, 300, 400), (3, 17, 1000)] {
+        let (rows, cols) = (offsets(k, 3, 5), offsets(n, 11, 13));
+        let b = Gather {
+            data: &data,
+            row_offsets: &rows,
+            col_offsets: &cols,
+        };
+        let a_data = random(m * k, &mut rng);
+        let shape = GemmShape {
+            m,
+            n,
+            k,
+            a_transposed: false,
+            b_transposed: false,
+            accumulate: false,
+        };
+        let mut want = vec![0.0; m * n];
+        reference::gemm_gathered(shape, &a_data, b, &mut want);
+        // The same values as a gathered A: aᵀ's transpose read through offsets.
+        let (a_rows, a_cols): (Vec<usize>, Vec<usize>) =
+            ((0..m).map(|i| i * k).collect(), (0..k).collect());
+        let a = Gather {
+            data: &a_data,
+            row_offsets: &a_rows,
+            col_offsets: &a_cols,
+        };
+        for isa in Isa::available() {
+            let mut got = vec![f32::NAN; m * n];
+            sgemm_on(
+                isa,
+                m,
+                n,
+                k,
+                MatRef::row_major(&a_data, k),
+                b,
+                &mut got,
+                false,
+                &NoEpilogue,
+            );
+            assert_close(&format!("{isa:?} gathered B {m}x{n}x{k}"), &got, &want, k);
+            let mut got = vec![f32::NAN; m * n];
+            sgemm_on(isa, m, n, k, a, b, &mut got, false, &NoEpilogue);
+            assert_close(
+                &format!("{isa:?} gathered A and B {m}x{n}x{k}"),
+                &got,
+                &want,
+                k,
+            );
+        }
+    }
+}

@@ -341,6 +341,19 @@ impl<S: Shape> CloneFirst for Batch<S, f64> {
 }
 
 #[test]
+fn conv2d_with_few_taps_and_rows_longer_than_a_vector() {
+    // The direct kernels (at most 27 taps, stride 1), with output rows of
+    // more than eight values and a channel count that is not a multiple of four.
+    let rng = &mut StdRng::seed_from_u64(12);
+    // valid, 3x3 over 2x6x12 -> 5x4x10
+    let valid = keelnet::Conv2D::<2, 5, 3, 1, 4, 10, Tanh, f64>::new(rng);
+    assert_passes(&valid, &random_batch::<Rank3<2, 6, 12>>(2, 13), 14);
+    // same, 3x3 over 3x4x19 -> 6x4x19
+    let same = keelnet::Conv2D::<3, 6, 3, 1, 4, 19, Sigmoid, f64>::new(rng);
+    assert_passes(&same, &random_batch::<Rank3<3, 4, 19>>(2, 15), 16);
+}
+
+#[test]
 fn conv2d_valid_same_and_strided() {
     let rng = &mut StdRng::seed_from_u64(9);
     // valid, 3x3 over 2x7x6 -> 3x5x4

@@ -110,6 +110,7 @@ fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
     );
     conv2d_backward(
         &g,
+        &x,
         &weight,
         &dz,
         &mut dw,
@@ -133,6 +134,7 @@ fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
         let (mut dwi, mut dbi, mut dxi) = (vec![0.0; dw.len()], vec![0.0; 8], vec![0.0; in_len]);
         conv2d_backward(
             &g,
+            xi,
             &weight,
             dzi,
             &mut dwi,
@@ -152,11 +154,31 @@ fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
     }
 }
 
+/// A ReLU convolution's output and its three gradients.
+fn forward_backward<F: keelnet::Float>(
+    g: &ConvGeometry,
+    x: &[F],
+    weight: &[F],
+    bias: &[F],
+    dz: &[F],
+) -> [Vec<F>; 4] {
+    use keelnet::kernels::conv2d_backward;
+    let mut s = ConvScratch::default();
+    let mut y = vec![F::zero(); dz.len()];
+    conv2d_forward::<F, keelnet::ReLU>(g, x, weight, bias, &mut y, &mut s);
+    let (mut dw, mut db, mut dx) = (
+        vec![F::zero(); weight.len()],
+        vec![F::zero(); bias.len()],
+        vec![F::zero(); x.len()],
+    );
+    conv2d_backward(g, x, weight, dz, &mut dw, &mut db, Some(&mut dx), &mut s);
+    [y, dw, db, dx]
+}
+
 /// The f32 convolution (packed SIMD products) against the f64 reference, on
 /// every padding and stride case.
 #[test]
 fn conv2d_in_f32_matches_f64() {
-    use keelnet::kernels::conv2d_backward;
     let cases = [
         (1, 28, 28, 32, 3, 1, 26, 26),
         (3, 7, 9, 5, 3, 1, 7, 9),
@@ -181,30 +203,15 @@ fn conv2d_in_f32_matches_f64() {
         let bias = random_batch::<Rank1<1>>(c_out, seed + 2).into_vec();
         let dz = random_batch::<Rank1<1>>(batch * c_out * h_out * w_out, seed + 3).into_vec();
         let single = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
-        let run64 = || {
-            let mut s = ConvScratch::default();
-            let mut y = vec![0.0; dz.len()];
-            conv2d_forward::<f64, keelnet::ReLU>(&g, &x, &weight, &bias, &mut y, &mut s);
-            let (mut dw, mut db, mut dx) = (
-                vec![0.0; weight.len()],
-                vec![0.0; c_out],
-                vec![0.0; x.len()],
-            );
-            conv2d_backward(&g, &weight, &dz, &mut dw, &mut db, Some(&mut dx), &mut s);
-            [y, dw, db, dx]
-        };
+        let run64 = || forward_backward(&g, &x, &weight, &bias, &dz);
         let run32 = || {
-            let mut s = ConvScratch::default();
-            let (x, weight, bias, dz) = (single(&x), single(&weight), single(&bias), single(&dz));
-            let mut y = vec![0.0f32; dz.len()];
-            conv2d_forward::<f32, keelnet::ReLU>(&g, &x, &weight, &bias, &mut y, &mut s);
-            let (mut dw, mut db, mut dx) = (
-                vec![0.0; weight.len()],
-                vec![0.0; c_out],
-                vec![0.0; x.len()],
-            );
-            conv2d_backward(&g, &weight, &dz, &mut dw, &mut db, Some(&mut dx), &mut s);
-            [y, dw, db, dx]
+            forward_backward(
+                &g,
+                &single(&x),
+                &single(&weight),
+                &single(&bias),
+                &single(&dz),
+            )
         };
         let (want, got) = (run64(), run32());
         for (name, (w, g32)) in ["y", "d_weight", "d_bias", "dx"]

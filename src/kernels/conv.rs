@@ -6,11 +6,14 @@
 //! `[B, C_OUT, H_OUT, W_OUT]`. With `P = H_OUT·W_OUT`, the batch unfolds into
 //! `cols[C_IN·K·K, B·P]` (sample `b` in columns `b·P..(b + 1)·P`), so that
 //! the forward pass is one product `[C_OUT, C_IN·K·K] · [C_IN·K·K, B·P]`
-//! with the weights packed once, and backward two more.
+//! and backward two more. `cols` is never written out: its element
+//! `(r, j)` sits in the (zero-padded) batch at `kernel_offsets[r] +
+//! position_offsets[j]`, and the products pack their tiles of it straight
+//! from the images ([`Gather`]) while they are in cache.
 
 use rayon::prelude::*;
 
-use super::{copy_short, sum_lanes};
+use super::{Gather, conv_direct, sum_lanes};
 use crate::{Activation, ActivationKind, Float, GemmShape};
 
 /// The sizes of one convolution. Padding is implied by the output size:
@@ -45,6 +48,13 @@ impl ConvGeometry {
         (pad(self.h_out, self.h), pad(self.w_out, self.w))
     }
 
+    /// Rows and columns of an input channel with its zero padding
+    /// (below and to the right as well).
+    pub fn padded_size(&self) -> (usize, usize) {
+        let span = |out: usize| out.saturating_sub(1) * self.stride + self.k;
+        (self.h.max(span(self.h_out)), self.w.max(span(self.w_out)))
+    }
+
     /// Rows of the unfolded input: `C_IN·K·K`.
     pub fn patch_len(&self) -> usize {
         self.c_in * self.k * self.k
@@ -70,50 +80,6 @@ impl ConvGeometry {
         (oh * self.stride + ki)
             .checked_sub(pad_top)
             .filter(|&r| r < self.h)
-    }
-}
-
-/// Unfolds a batch `x[B, C_IN, H, W]` into `cols[C_IN·K·K, B·P]`, rows
-/// spread over threads.
-pub fn im2col_batch<F: Float>(g: &ConvGeometry, x: &[F], cols: &mut [F]) {
-    let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
-    let ld = x.len() / in_len.max(1) * positions;
-    cols.par_chunks_exact_mut(ld.max(1))
-        .enumerate()
-        .for_each(|(r, row)| {
-            for (x, out) in x.chunks_exact(in_len).zip(row.chunks_exact_mut(positions)) {
-                unfold_row(g, x, r, out);
-            }
-        });
-}
-
-/// Row `r = (c·K + ki)·K + kj` of one sample's unfolding: for every output
-/// position, the input value under kernel offset `(ki, kj)` of channel `c`
-/// (zero in the padding).
-fn unfold_row<F: Float>(g: &ConvGeometry, x: &[F], r: usize, out: &mut [F]) {
-    let (pad_top, pad_left) = g.pad();
-    let (c, ki, kj) = (r / (g.k * g.k), r / g.k % g.k, r % g.k);
-    let channel = &x[c * g.h * g.w..][..g.h * g.w];
-    let (lo, hi) = g.inside(kj, pad_left, g.w, g.w_out);
-    for (oh, out) in out.chunks_exact_mut(g.w_out).enumerate() {
-        let Some(row) = g.input_row(oh, ki, pad_top) else {
-            out.fill(F::zero());
-            continue;
-        };
-        let source = &channel[row * g.w..][..g.w];
-        out[..lo].fill(F::zero());
-        out[hi..].fill(F::zero());
-        let first = lo * g.stride + kj - pad_left;
-        if g.stride == 1 {
-            copy_short(&mut out[lo..hi], &source[first..first + (hi - lo)]);
-        } else {
-            for (o, v) in out[lo..hi]
-                .iter_mut()
-                .zip(source[first..].iter().step_by(g.stride))
-            {
-                *o = *v;
-            }
-        }
     }
 }
 
@@ -151,22 +117,92 @@ pub fn col2im<F: Float>(g: &ConvGeometry, cols: &[F], dx: &mut [F], ld: usize, o
     }
 }
 
-/// What a convolution keeps between its forward and backward passes, and
-/// its scratch; sized once per batch size and reused.
+/// A convolution's scratch, sized once per batch size and reused.
 #[derive(Clone, Debug, Default)]
 pub struct ConvScratch<F> {
-    /// The unfolded batch, `[C_IN·K·K, B·P]`, from the forward pass.
-    pub cols: Vec<F>,
+    /// The batch with its zero padding, `[B, C_IN, H', W']`, when the
+    /// convolution pads ('same'); empty otherwise.
+    pub padded: Vec<F>,
+    /// Where row `r = (c·K + ki)·K + kj` of the unfolded batch starts in
+    /// the (padded) batch: `(c·H' + ki)·W' + kj`.
+    pub kernel_offsets: Vec<usize>,
+    /// Where column `j = b·P + oh·W_OUT + ow` of the unfolded batch starts
+    /// in the (padded) batch: `b·C_IN·H'·W' + oh·stride·W' + ow·stride`.
+    pub position_offsets: Vec<usize>,
     /// The product before it is laid out per sample, or the output
     /// gradient gathered for the products of backward: `[C_OUT, B·P]`.
     pub wide: Vec<F>,
-    /// The gradient of `cols`.
+    /// The gradient of the unfolded batch, `[C_IN·K·K, B·P]`.
     pub d_cols: Vec<F>,
 }
 
-/// `y = act(conv(x, weight) + bias)` for a batch: the batch unfolded into
-/// `scratch.cols` (kept for backward), one product, then each sample's
-/// channels laid out with the bias and activation applied.
+impl<F: Float> ConvScratch<F> {
+    /// Pads the batch `x` if the convolution pads, and writes the offsets
+    /// of its unfolding.
+    fn unfold(&mut self, g: &ConvGeometry, x: &[F]) {
+        let (in_len, (hp, wp)) = (g.c_in * g.h * g.w, g.padded_size());
+        let batch = x.len() / in_len.max(1);
+        self.kernel_offsets.clear();
+        for c in 0..g.c_in {
+            for ki in 0..g.k {
+                self.kernel_offsets
+                    .extend((0..g.k).map(|kj| (c * hp + ki) * wp + kj));
+            }
+        }
+        self.position_offsets.clear();
+        for b in 0..batch {
+            for oh in 0..g.h_out {
+                let row = b * g.c_in * hp * wp + oh * g.stride * wp;
+                self.position_offsets
+                    .extend((0..g.w_out).map(|ow| row + ow * g.stride));
+            }
+        }
+        if (hp, wp) == (g.h, g.w) {
+            self.padded.clear();
+            return;
+        }
+        let (pad_top, pad_left) = g.pad();
+        let plane = hp * wp;
+        self.padded.clear();
+        self.padded.resize(batch * g.c_in * plane, F::zero());
+        // Channel after channel, sample after sample, in both layouts.
+        let channels = x
+            .chunks_exact(g.h * g.w)
+            .zip(self.padded.chunks_exact_mut(plane));
+        for (channel, target) in channels {
+            for (i, source) in channel.chunks_exact(g.w).enumerate() {
+                let start = (pad_top + i) * wp + pad_left;
+                target[start..start + g.w].copy_from_slice(source);
+            }
+        }
+    }
+
+    /// The unfolded batch `cols[C_IN·K·K, B·P]` (or its transpose), read
+    /// from `x` or its padded copy.
+    fn cols<'a>(&'a self, x: &'a [F], transposed: bool) -> Gather<'a, F> {
+        let data = if self.padded.is_empty() {
+            x
+        } else {
+            &self.padded
+        };
+        let (rows, cols) = (&self.kernel_offsets, &self.position_offsets);
+        let (row_offsets, col_offsets) = if transposed {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
+        Gather {
+            data,
+            row_offsets,
+            col_offsets,
+        }
+    }
+}
+
+/// `y = act(conv(x, weight) + bias)` for a batch: one product of the
+/// weights and the unfolded batch, then each sample's channels laid out
+/// with the bias and activation applied; or, for few taps, the direct
+/// kernel ([`conv_direct`](super::conv_direct)).
 pub fn conv2d_forward<F: Float, A: Activation>(
     g: &ConvGeometry,
     x: &[F],
@@ -178,9 +214,19 @@ pub fn conv2d_forward<F: Float, A: Activation>(
     let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
     let batch = x.len() / in_len.max(1);
     let ld = batch * positions;
-    scratch.cols.resize(g.patch_len() * ld, F::zero());
-    scratch.wide.resize(g.c_out * ld, F::zero());
-    im2col_batch(g, x, &mut scratch.cols);
+    scratch.unfold(g, x);
+    if conv_direct::takes(g) {
+        let xs = if scratch.padded.is_empty() {
+            x
+        } else {
+            &scratch.padded
+        };
+        let (taps, wide) = (&scratch.kernel_offsets, &mut scratch.wide);
+        conv_direct::forward::<F, A>(g, g.padded_size(), xs, taps, weight, bias, y, wide);
+        return;
+    }
+    let mut wide = std::mem::take(&mut scratch.wide);
+    wide.resize(g.c_out * ld, F::zero());
     // wide[C_OUT, B·P] = weight[C_OUT, CKK] · cols[CKK, B·P]
     let shape = GemmShape {
         m: g.c_out,
@@ -190,13 +236,9 @@ pub fn conv2d_forward<F: Float, A: Activation>(
         b_transposed: false,
         accumulate: false,
     };
-    F::gemm(
-        shape,
-        weight,
-        &scratch.cols,
-        &mut scratch.wide,
-        &|_, _, _: &mut [F]| {},
-    );
+    let cols = scratch.cols(x, false);
+    F::gemm_gathered(shape, weight, cols, &mut wide, &|_, _, _: &mut [F]| {});
+    scratch.wide = wide;
     // y[b, o, ·] = act(wide[o, b·P..(b + 1)·P] + bias[o])
     let wide = &scratch.wide;
     let out_len = g.c_out * positions;
@@ -218,12 +260,47 @@ pub fn conv2d_forward<F: Float, A: Activation>(
         });
 }
 
+/// `wide[o, b·P + p] = dz[b, o, p]`, and `d_bias[o]` = its row sum if asked.
+fn gather_output_grad<F: Float>(
+    g: &ConvGeometry,
+    dz: &[F],
+    wide: &mut Vec<F>,
+    d_bias: Option<&mut [F]>,
+) {
+    let positions = g.positions();
+    let out_len = g.c_out * positions;
+    let ld = dz.len() / out_len.max(1) * positions;
+    wide.resize(g.c_out * ld, F::zero());
+    let rows = wide.par_chunks_exact_mut(ld.max(1)).enumerate();
+    let gather = |o: usize, row: &mut [F]| {
+        let mut sum = F::zero();
+        for (dz, out) in dz
+            .chunks_exact(out_len)
+            .zip(row.chunks_exact_mut(positions))
+        {
+            let channel = &dz[o * positions..][..positions];
+            out.copy_from_slice(channel);
+            sum += sum_lanes(channel);
+        }
+        sum
+    };
+    match d_bias {
+        Some(d_bias) => rows
+            .zip(d_bias.par_iter_mut())
+            .for_each(|((o, row), d_bias)| *d_bias = gather(o, row)),
+        None => rows.for_each(|(o, row)| {
+            gather(o, row);
+        }),
+    }
+}
+
 /// Backward from `dz` = dL/d(pre-activation) `[B, C_OUT, H_OUT, W_OUT]`,
 /// with the `scratch` of the forward pass: writes `d_weight`, `d_bias`,
 /// and `dx` when asked.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward<F: Float>(
     g: &ConvGeometry,
+    x: &[F],
     weight: &[F],
     dz: &[F],
     d_weight: &mut [F],
@@ -235,42 +312,40 @@ pub fn conv2d_backward<F: Float>(
     let out_len = g.c_out * positions;
     let batch = dz.len() / out_len.max(1);
     let ld = batch * positions;
-    // wide[o, b·P + p] = dz[b, o, p]; d_bias[o] = its row sum
-    scratch.wide.resize(g.c_out * ld, F::zero());
-    scratch
-        .wide
-        .par_chunks_exact_mut(ld.max(1))
-        .zip(d_bias.par_iter_mut())
-        .enumerate()
-        .for_each(|(o, (row, d_bias))| {
-            let mut sum = F::zero();
-            for (dz, out) in dz
-                .chunks_exact(out_len)
-                .zip(row.chunks_exact_mut(positions))
-            {
-                let channel = &dz[o * positions..][..positions];
-                out.copy_from_slice(channel);
-                sum += sum_lanes(channel);
-            }
-            *d_bias = sum;
-        });
+    scratch.unfold(g, x);
     let nothing = |_: usize, _: usize, _: &mut [F]| {};
-    // d_weight[C_OUT, CKK] = wide[C_OUT, B·P] · cols[CKK, B·P]ᵀ
-    let weight_grad = GemmShape {
-        m: g.c_out,
-        n: g.patch_len(),
-        k: ld,
-        a_transposed: false,
-        b_transposed: true,
-        accumulate: false,
-    };
-    F::gemm(
-        weight_grad,
-        &scratch.wide,
-        &scratch.cols,
-        d_weight,
-        &nothing,
-    );
+    if conv_direct::takes(g) {
+        let xs = if scratch.padded.is_empty() {
+            x
+        } else {
+            &scratch.padded
+        };
+        let taps = &scratch.kernel_offsets;
+        let wide = &mut scratch.wide;
+        conv_direct::weight_grad(g, g.padded_size(), xs, taps, dz, d_weight, d_bias, wide);
+        if dx.is_some() {
+            gather_output_grad(g, dz, &mut scratch.wide, None);
+        }
+    } else {
+        gather_output_grad(g, dz, &mut scratch.wide, Some(d_bias));
+        // d_weight[C_OUT, CKK] = wide[C_OUT, B·P] · cols[CKK, B·P]ᵀ
+        let weight_grad = GemmShape {
+            m: g.c_out,
+            n: g.patch_len(),
+            k: ld,
+            a_transposed: false,
+            b_transposed: false,
+            accumulate: false,
+        };
+        let cols_transposed = scratch.cols(x, true);
+        F::gemm_gathered(
+            weight_grad,
+            &scratch.wide,
+            cols_transposed,
+            d_weight,
+            &nothing,
+        );
+    }
     let Some(dx) = dx else {
         return;
     };

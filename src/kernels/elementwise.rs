@@ -93,25 +93,35 @@ fn split<P: Parts, B: Fn(P) + Sync>(parts: P, body: &B) {
         rayon::join(|| split(first, body), || split(second, body));
         return;
     }
+    vectorized(
+        #[inline(always)]
+        || body(parts),
+    );
+}
+
+/// Runs `f`, inlined into a copy compiled for AVX2 when the CPU has it
+/// (and the selected instruction set allows it): plain loops in `f` then
+/// vectorize eight lanes wide. Mark `f` `#[inline(always)]`.
+///
+/// ```
+/// let sum: f32 = keelnet::kernels::vectorized(#[inline(always)] || (0..100).map(|i| i as f32).sum());
+/// assert_eq!(sum, 4950.0);
+/// ```
+pub fn vectorized<R, B: FnOnce() -> R>(f: B) -> R {
     if Isa::selected() >= Isa::Avx2 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU runs AVX2 and FMA (`Isa::selected` checked).
-        unsafe {
-            on_avx2(parts, body)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        body(parts);
-    } else {
-        body(parts);
+        return unsafe { on_avx2(f) };
     }
+    f()
 }
 
-/// `body(parts)`, with `body` inlined and compiled for AVX2.
+/// `f()`, with `f` inlined and compiled for AVX2.
 ///
 /// # Safety
 /// The CPU runs AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn on_avx2<P: Parts, B: Fn(P)>(parts: P, body: &B) {
-    body(parts)
+unsafe fn on_avx2<R, B: FnOnce() -> R>(f: B) -> R {
+    f()
 }

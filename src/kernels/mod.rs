@@ -5,6 +5,7 @@
 //! these loops without touching a layer. All matrices are row-major.
 
 mod conv;
+mod conv_direct;
 mod dense;
 mod elementwise;
 mod gemm;
@@ -12,10 +13,10 @@ mod pool;
 pub mod reference;
 mod rows;
 
-pub use conv::{ConvGeometry, ConvScratch, col2im, conv2d_backward, conv2d_forward, im2col_batch};
+pub use conv::{ConvGeometry, ConvScratch, col2im, conv2d_backward, conv2d_forward};
 pub use dense::{dense_backward, dense_forward};
-pub use elementwise::{Parts, for_each_part};
-pub use gemm::{Epilogue, Isa, MatRef, NoEpilogue, sgemm, sgemm_on};
+pub use elementwise::{Parts, for_each_part, vectorized};
+pub use gemm::{Epilogue, Gather, Isa, MatRef, NoEpilogue, Operand, sgemm, sgemm_on};
 pub use pool::{max_pool_backward, max_pool_forward};
 pub use reference::{matmul, matmul_a_bt, matmul_at_b};
 pub use rows::{copy_short, sum_lanes, sum_rows};

@@ -1,6 +1,7 @@
 //! Matrix products as plain loops: the reference the fast kernels are
 //! tested against, and the path of `f64`.
 
+use crate::kernels::Gather;
 use crate::{Float, GemmShape};
 
 /// `c[m×n] = a[m×k] · b[k×n]`.
@@ -112,4 +113,27 @@ pub fn gemm<F: Float>(shape: GemmShape, a: &[F], b: &[F], c: &mut [F]) {
     if shape.accumulate {
         c.iter_mut().zip(product).for_each(|(c, p)| *c += p);
     }
+}
+
+/// `c (+)= op(a) · b` for a gathered `b` (`shape.b_transposed` is ignored:
+/// the offsets say where each element is), by unfolding `b` and the loops
+/// above.
+///
+/// ```
+/// use keelnet::GemmShape;
+/// use keelnet::kernels::Gather;
+/// let b = Gather { data: &[1.0, 2.0, 3.0][..], row_offsets: &[0, 1], col_offsets: &[0, 1] };
+/// let mut c = [0.0; 2];
+/// let shape = GemmShape { m: 1, n: 2, k: 2, a_transposed: false, b_transposed: false, accumulate: false };
+/// keelnet::kernels::reference::gemm_gathered(shape, &[1.0, 1.0], b, &mut c);
+/// assert_eq!(c, [3.0, 5.0]); // rows [1, 2] and [2, 3]
+/// ```
+pub fn gemm_gathered<F: Float>(shape: GemmShape, a: &[F], b: Gather<'_, F>, c: &mut [F]) {
+    let (k, n) = (shape.k, shape.n);
+    let unfolded: Vec<F> = (0..k * n).map(|e| b.at(e / n, e % n)).collect();
+    let shape = GemmShape {
+        b_transposed: false,
+        ..shape
+    };
+    gemm(shape, a, &unfolded, c);
 }

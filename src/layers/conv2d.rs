@@ -242,6 +242,7 @@ impl<
         });
         conv2d_backward(
             &Self::geometry::<H, W>(),
+            x.as_slice(),
             &self.weight,
             dz.as_slice(),
             &mut grads.weight,

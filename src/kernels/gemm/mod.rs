@@ -113,6 +113,56 @@ impl<'a> MatRef<'a> {
     }
 }
 
+/// An operand whose element `(i, j)` is `data[row_offsets[i] +
+/// col_offsets[j]]`: an unfolded convolution input read straight from the
+/// images, never materialised (row `i` a kernel offset, column `j` an
+/// output position, or the other way round for its transpose).
+///
+/// ```
+/// use keelnet::kernels::Gather;
+/// // The 2×2 windows of a 3×3 image, one column per output position.
+/// let image = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+/// let unfolded = Gather { data: &image[..], row_offsets: &[0, 1, 3, 4], col_offsets: &[0, 1, 3, 4] };
+/// assert_eq!(unfolded.at(3, 1), 6.0); // offset (1, 1) of the window at (0, 1)
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Gather<'a, F = f32> {
+    /// The values.
+    pub data: &'a [F],
+    /// Where each row starts.
+    pub row_offsets: &'a [usize],
+    /// Where each column starts, from its row's start.
+    pub col_offsets: &'a [usize],
+}
+
+impl<F: Copy> Gather<'_, F> {
+    /// Element `(i, j)`.
+    pub fn at(&self, i: usize, j: usize) -> F {
+        self.data[self.row_offsets[i] + self.col_offsets[j]]
+    }
+}
+
+/// An operand of [`sgemm`]: strided or gathered.
+#[derive(Clone, Copy, Debug)]
+pub enum Operand<'a> {
+    /// Rows and columns at fixed strides.
+    Strided(MatRef<'a>),
+    /// Elements at the sums of row and column offsets.
+    Gathered(Gather<'a>),
+}
+
+impl<'a> From<MatRef<'a>> for Operand<'a> {
+    fn from(m: MatRef<'a>) -> Self {
+        Operand::Strided(m)
+    }
+}
+
+impl<'a> From<Gather<'a>> for Operand<'a> {
+    fn from(g: Gather<'a>) -> Self {
+        Operand::Gathered(g)
+    }
+}
+
 /// Called on each finished block of C, row by row: `(row, first column,
 /// values)` where `values` are that row's columns of the block, still in cache.
 pub trait Epilogue: Sync {
@@ -156,12 +206,12 @@ const SHARED_PACK: usize = 1 << 20;
 /// assert_eq!(c, [5.0, 11.0, 11.0, 25.0]);
 /// ```
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm(
+pub fn sgemm<'a>(
     m: usize,
     n: usize,
     k: usize,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: impl Into<Operand<'a>>,
+    b: impl Into<Operand<'a>>,
     c: &mut [f32],
     accumulate: bool,
     epilogue: &dyn Epilogue,
@@ -172,13 +222,13 @@ pub fn sgemm(
 /// [`sgemm`] on a given instruction set (which this CPU must run; the
 /// portable one otherwise). Tests use it to check every path.
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_on(
+pub fn sgemm_on<'a>(
     isa: Isa,
     m: usize,
     n: usize,
     k: usize,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: impl Into<Operand<'a>>,
+    b: impl Into<Operand<'a>>,
     c: &mut [f32],
     accumulate: bool,
     epilogue: &dyn Epilogue,
@@ -191,8 +241,8 @@ pub fn sgemm_on(
         m,
         n,
         k,
-        a,
-        b,
+        a: a.into(),
+        b: b.into(),
         c: CView {
             ptr: c.as_mut_ptr(),
             ld: n,
@@ -214,8 +264,8 @@ struct Product<'a> {
     m: usize,
     n: usize,
     k: usize,
-    a: MatRef<'a>,
-    b: MatRef<'a>,
+    a: Operand<'a>,
+    b: Operand<'a>,
     c: CView,
     accumulate: bool,
     epilogue: &'a dyn Epilogue,
@@ -224,8 +274,8 @@ struct Product<'a> {
 /// The operand a part takes: as given (each part packs what it reads), or
 /// packed once for the whole product, block after block of depth `KC`.
 #[derive(Clone, Copy)]
-enum Operand<'a> {
-    Given(MatRef<'a>),
+enum Source<'a> {
+    Given(Operand<'a>),
     Packed(&'a [f32]),
 }
 
@@ -241,7 +291,7 @@ impl Product<'_> {
         let work = m * n * k;
         let threads = rayon::current_num_threads();
         if threads <= 1 || work < PARALLEL_WORK || k == 0 {
-            self.drive::<K>(0..m, 0..n, Operand::Given(self.a), Operand::Given(self.b));
+            self.drive::<K>(0..m, 0..n, Source::Given(self.a), Source::Given(self.b));
             return;
         }
         // Split the longer side, so that each part packs only its share of
@@ -263,7 +313,7 @@ impl Product<'_> {
         };
         let per_part = len.div_ceil(wanted).div_ceil(unit) * unit;
         let parts = len.div_ceil(per_part);
-        let run_parts = |a: Operand<'_>, b: Operand<'_>| {
+        let run_parts = |a: Source<'_>, b: Source<'_>| {
             let run_part = |part: usize| {
                 let range = part * per_part..((part + 1) * per_part).min(len);
                 if split_columns {
@@ -275,7 +325,7 @@ impl Product<'_> {
             in_parallel(0..parts, &run_part);
         };
         if !share {
-            run_parts(Operand::Given(self.a), Operand::Given(self.b));
+            run_parts(Source::Given(self.a), Source::Given(self.b));
             return;
         }
         // The shared buffer of this thread; a fresh one if a product that
@@ -300,9 +350,9 @@ impl Product<'_> {
                 }
             }
             if split_columns {
-                run_parts(Operand::Packed(buffer), Operand::Given(self.b));
+                run_parts(Source::Packed(buffer), Source::Given(self.b));
             } else {
-                run_parts(Operand::Given(self.a), Operand::Packed(buffer));
+                run_parts(Source::Given(self.a), Source::Packed(buffer));
             }
         });
     }
@@ -359,7 +409,7 @@ const NC: usize = 2048;
 
 thread_local! {
     /// Packing buffers of this thread, grown once and reused.
-    static PACKED: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static PACKED: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }
 
 impl Product<'_> {
@@ -368,8 +418,8 @@ impl Product<'_> {
         &self,
         rows: Range<usize>,
         cols: Range<usize>,
-        a: Operand<'_>,
-        b: Operand<'_>,
+        a: Source<'_>,
+        b: Source<'_>,
     ) {
         let (k, c, accumulate, epilogue) = (self.k, self.c, self.accumulate, self.epilogue);
         if k == 0 {
@@ -384,9 +434,14 @@ impl Product<'_> {
             return;
         }
         PACKED.with(|packed| {
-            let (packed_a, packed_b) = &mut *packed.borrow_mut();
+            let [packed_a, packed_b, streamed_b] = &mut *packed.borrow_mut();
             packed_a.resize(MC.div_ceil(K::MR) * K::MR * KC, 0.0);
             packed_b.resize(NC.div_ceil(K::NR) * K::NR * KC, 0.0);
+            streamed_b.resize(K::NR * KC, 0.0);
+            // With one block of rows, each sliver of B is used once, right
+            // after it is packed: pack it then, into a buffer that stays in
+            // L1, instead of packing the whole block out to a far cache first.
+            let stream_b = rows.len() <= MC && matches!(b, Source::Given(_));
             let mut tile = [0.0f32; 16 * 64];
             for jc in cols.clone().step_by(NC) {
                 let nc = NC.min(cols.end - jc);
@@ -395,30 +450,37 @@ impl Product<'_> {
                     let first = pc == 0 && !accumulate;
                     let last = pc + kc == k;
                     let packed_b: &[f32] = match b {
-                        Operand::Given(b) => {
+                        Source::Given(_) if stream_b => &[],
+                        Source::Given(b) => {
                             pack::pack_b::<K>(b, pc, kc, jc, nc, packed_b);
                             packed_b
                         }
                         // All columns packed, block `pc` after the previous blocks.
-                        Operand::Packed(all) => {
+                        Source::Packed(all) => {
                             &all[pc * self.n.div_ceil(K::NR) * K::NR + jc * kc..]
                         }
                     };
                     for ic in rows.clone().step_by(MC) {
                         let mc = MC.min(rows.end - ic);
                         let packed_a: &[f32] = match a {
-                            Operand::Given(a) => {
+                            Source::Given(a) => {
                                 pack::pack_a::<K>(a, ic, mc, pc, kc, packed_a);
                                 packed_a
                             }
                             // All rows packed, block `pc` after the previous blocks.
-                            Operand::Packed(all) => {
+                            Source::Packed(all) => {
                                 &all[pc * self.m.div_ceil(K::MR) * K::MR + ic * kc..]
                             }
                         };
                         for jr in (0..nc).step_by(K::NR) {
                             let nr = K::NR.min(nc - jr);
-                            let b_sliver = &packed_b[jr / K::NR * K::NR * kc..][..K::NR * kc];
+                            let b_sliver = match b {
+                                Source::Given(b) if stream_b => {
+                                    pack::pack_b::<K>(b, pc, kc, jc + jr, nr, streamed_b);
+                                    &streamed_b[..K::NR * kc]
+                                }
+                                _ => &packed_b[jr / K::NR * K::NR * kc..][..K::NR * kc],
+                            };
                             for ir in (0..mc).step_by(K::MR) {
                                 let mr = K::MR.min(mc - ir);
                                 let a_sliver = &packed_a[ir / K::MR * K::MR * kc..][..K::MR * kc];

@@ -1,13 +1,37 @@
 //! Packing: copying a block of an operand into the order the micro-kernel
 //! streams it, zero-padded to whole slivers.
 
-use super::MatRef;
 use super::microkernel::MicroKernel;
+use super::{Gather, MatRef, Operand};
 use crate::kernels::copy_short;
 
 /// Packs rows `row0..row0 + mc`, columns `pc..pc + kc` of A into slivers of
 /// `MR` rows: sliver `s` holds, for each `p`, the `MR` values of column `p`.
 pub fn pack_a<K: MicroKernel>(
+    a: Operand<'_>,
+    row0: usize,
+    mc: usize,
+    pc: usize,
+    kc: usize,
+    out: &mut [f32],
+) {
+    match a {
+        Operand::Strided(a) => pack_a_strided::<K>(a, row0, mc, pc, kc, out),
+        Operand::Gathered(a) => {
+            for (s, sliver) in out
+                .chunks_exact_mut(K::MR * kc)
+                .take(mc.div_ceil(K::MR))
+                .enumerate()
+            {
+                let rows = row0 + s * K::MR..(row0 + mc).min(row0 + (s + 1) * K::MR);
+                gather_sliver(a, rows, pc..pc + kc, K::MR, true, sliver);
+            }
+        }
+    }
+}
+
+/// [`pack_a`] of a strided operand.
+fn pack_a_strided<K: MicroKernel>(
     a: MatRef<'_>,
     row0: usize,
     mc: usize,
@@ -53,6 +77,64 @@ pub fn pack_a<K: MicroKernel>(
 /// Packs rows `pc..pc + kc`, columns `jc..jc + nc` of B into slivers of
 /// `NR` columns: sliver `s` holds, for each `p`, the `NR` values of row `p`.
 pub fn pack_b<K: MicroKernel>(
+    b: Operand<'_>,
+    pc: usize,
+    kc: usize,
+    jc: usize,
+    nc: usize,
+    out: &mut [f32],
+) {
+    match b {
+        Operand::Strided(b) => pack_b_strided::<K>(b, pc, kc, jc, nc, out),
+        Operand::Gathered(b) => {
+            for (s, sliver) in out
+                .chunks_exact_mut(K::NR * kc)
+                .take(nc.div_ceil(K::NR))
+                .enumerate()
+            {
+                let cols = jc + s * K::NR..(jc + nc).min(jc + (s + 1) * K::NR);
+                gather_sliver(b, pc..pc + kc, cols, K::NR, false, sliver);
+            }
+        }
+    }
+}
+
+/// One sliver of a gathered operand, `width` wide, zero-padded: for A
+/// (`across_rows`), the rows `rows` side by side for each depth in `cols`;
+/// for B, the columns `cols` side by side for each depth in `rows`.
+fn gather_sliver(
+    g: Gather<'_>,
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+    width: usize,
+    across_rows: bool,
+    sliver: &mut [f32],
+) {
+    // The offsets along the sliver's width, and along its depth.
+    let (across, along) = if across_rows {
+        (&g.row_offsets[rows], &g.col_offsets[cols])
+    } else {
+        (&g.col_offsets[cols], &g.row_offsets[rows])
+    };
+    let contiguous = across.windows(2).all(|w| w[1] == w[0] + 1);
+    for (&depth, dst) in along.iter().zip(sliver.chunks_exact_mut(width)) {
+        if contiguous && !across.is_empty() {
+            let start = depth + across[0];
+            copy_short(
+                &mut dst[..across.len()],
+                &g.data[start..start + across.len()],
+            );
+        } else {
+            for (d, &offset) in dst.iter_mut().zip(across) {
+                *d = g.data[depth + offset];
+            }
+        }
+        dst[across.len()..].fill(0.0);
+    }
+}
+
+/// [`pack_b`] of a strided operand.
+fn pack_b_strided<K: MicroKernel>(
     b: MatRef<'_>,
     pc: usize,
     kc: usize,

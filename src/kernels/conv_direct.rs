@@ -1,0 +1,208 @@
+//! Direct convolution for layers with few taps (the first layer of an
+//! image network: one or three input channels, a small kernel), where
+//! im2col's product has too short a shared dimension to pay for its
+//! packing.
+//!
+//! Per sample, an output channel is computed "wide": over positions
+//! `p = oh·W' + ow` of the (padded) input's row length `W'`, for which
+//! input `x[p + tap]` is one run for every tap `(c, ki, kj)`, so the loop
+//! is a one-dimensional stencil over the whole plane. The columns
+//! `ow >= W_OUT` of a wide row are computed and dropped. Stride 1 only.
+
+use rayon::prelude::*;
+
+use super::{ConvGeometry, vectorized};
+use crate::{Activation, ActivationKind, Float};
+
+/// The most taps (`C_IN·K·K`) the direct kernels take.
+const MAX_TAPS: usize = 27;
+
+/// Lanes of one accumulator.
+const LANES: usize = 8;
+
+/// Output channels computed together (each input load feeds all of them).
+const CHANNELS: usize = 4;
+
+/// Whether the direct kernels compute this convolution.
+pub fn takes(g: &ConvGeometry) -> bool {
+    g.stride == 1 && g.patch_len() <= MAX_TAPS
+}
+
+/// Positions of a wide output plane that are computed: up to the last
+/// valid output.
+fn wide_len(g: &ConvGeometry, wp: usize) -> usize {
+    (g.h_out - 1) * wp + g.w_out
+}
+
+/// `y = act(conv(x) + bias)` for a batch; `xs` is the batch with its
+/// padding, `[B, C_IN, H', W']`, `taps[t]` the offset of tap `t` in a
+/// sample, `wide` scratch of `CHANNELS` wide planes per sample.
+#[allow(clippy::too_many_arguments)]
+pub fn forward<F: Float, A: Activation>(
+    g: &ConvGeometry,
+    (hp, wp): (usize, usize),
+    xs: &[F],
+    taps: &[usize],
+    weight: &[F],
+    bias: &[F],
+    y: &mut [F],
+    wide: &mut Vec<F>,
+) {
+    let (in_len, out_len, len) = (g.c_in * hp * wp, g.c_out * g.positions(), wide_len(g, wp));
+    let batch = y.len() / out_len.max(1);
+    wide.resize(batch * CHANNELS * len, F::zero());
+    let samples = xs
+        .par_chunks_exact(in_len)
+        .zip(y.par_chunks_exact_mut(out_len));
+    samples
+        .zip(wide.par_chunks_exact_mut(CHANNELS * len))
+        .for_each(|((x, y), wide)| {
+            vectorized(
+                #[inline(always)]
+                || {
+                    let mut o = 0;
+                    while o < g.c_out {
+                        let block = if g.c_out - o >= CHANNELS { CHANNELS } else { 1 };
+                        if block == CHANNELS {
+                            stencil::<F, CHANNELS>(
+                                x,
+                                taps,
+                                &weight[o * taps.len()..],
+                                &bias[o..],
+                                wide,
+                            );
+                        } else {
+                            stencil::<F, 1>(x, taps, &weight[o * taps.len()..], &bias[o..], wide);
+                        }
+                        for (i, plane) in wide.chunks_exact_mut(len).take(block).enumerate() {
+                            // The activation over the whole wide plane, one long run.
+                            if A::KIND != ActivationKind::Softmax {
+                                A::forward(plane);
+                            }
+                            let channel = &mut y[(o + i) * g.positions()..][..g.positions()];
+                            for (row, out) in channel.chunks_exact_mut(g.w_out).enumerate() {
+                                out.copy_from_slice(&plane[row * wp..][..g.w_out]);
+                            }
+                        }
+                        o += block;
+                    }
+                },
+            )
+        });
+    if A::KIND == ActivationKind::Softmax {
+        y.chunks_exact_mut(out_len).for_each(A::forward);
+    }
+}
+
+/// `wide[i][p] = bias[i] + Σ_t weight[i][t] · x[p + taps[t]]` for `B`
+/// channels, `LANES` positions at a time.
+#[inline(always)]
+fn stencil<F: Float, const B: usize>(
+    x: &[F],
+    taps: &[usize],
+    weight: &[F],
+    bias: &[F],
+    wide: &mut [F],
+) {
+    let n = taps.len();
+    let len = wide.len() / CHANNELS;
+    // Two runs of lanes per channel: independent sums hide the latency
+    // of the additions.
+    const RUN: usize = 2 * LANES;
+    let full = len / RUN * RUN;
+    for p in (0..full).step_by(RUN) {
+        let mut acc = [[F::zero(); RUN]; B];
+        for (i, acc) in acc.iter_mut().enumerate() {
+            *acc = [bias[i]; RUN];
+        }
+        for (t, &tap) in taps.iter().enumerate() {
+            let xs: &[F; RUN] = x[p + tap..][..RUN].try_into().expect("two runs of lanes");
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let w = weight[i * n + t];
+                for (a, &v) in acc.iter_mut().zip(xs) {
+                    *a += w * v;
+                }
+            }
+        }
+        for (i, acc) in acc.iter().enumerate() {
+            wide[i * len + p..][..RUN].copy_from_slice(acc);
+        }
+    }
+    for p in full..len {
+        for i in 0..B {
+            let mut sum = bias[i];
+            for (t, &tap) in taps.iter().enumerate() {
+                sum += weight[i * n + t] * x[p + tap];
+            }
+            wide[i * len + p] = sum;
+        }
+    }
+}
+
+/// The weight and bias gradients from `dz` `[B, C_OUT, H_OUT, W_OUT]`:
+/// `d_weight[o][t] = Σ_b Σ_p dz[b][o][p] · x[b][p + taps[t]]` over wide
+/// positions `p` (`dz` laid out wide in `wide`, zero in the dropped
+/// columns), `d_bias[o] = Σ dz[·][o]`; each output channel on one thread,
+/// summed in one fixed order.
+#[allow(clippy::too_many_arguments)]
+pub fn weight_grad<F: Float>(
+    g: &ConvGeometry,
+    (hp, wp): (usize, usize),
+    xs: &[F],
+    taps: &[usize],
+    dz: &[F],
+    d_weight: &mut [F],
+    d_bias: &mut [F],
+    wide: &mut Vec<F>,
+) {
+    let (in_len, positions, len) = (g.c_in * hp * wp, g.positions(), wide_len(g, wp));
+    let out_len = g.c_out * positions;
+    wide.resize(g.c_out * len, F::zero());
+    let channels = d_weight
+        .par_chunks_exact_mut(taps.len())
+        .zip(d_bias.par_iter_mut());
+    channels
+        .zip(wide.par_chunks_exact_mut(len))
+        .enumerate()
+        .for_each(|(o, ((d_weight, d_bias), dz_wide))| {
+            vectorized(
+                #[inline(always)]
+                || {
+                    d_weight.fill(F::zero());
+                    let mut bias = F::zero();
+                    dz_wide.fill(F::zero());
+                    for (x, dz) in xs.chunks_exact(in_len).zip(dz.chunks_exact(out_len)) {
+                        let dz = &dz[o * positions..][..positions];
+                        bias += super::sum_lanes(dz);
+                        for (row, dz) in dz.chunks_exact(g.w_out).enumerate() {
+                            dz_wide[row * wp..][..g.w_out].copy_from_slice(dz);
+                        }
+                        for (w, &tap) in d_weight.iter_mut().zip(taps) {
+                            *w += dot(dz_wide, &x[tap..][..len]);
+                        }
+                    }
+                    *d_bias = bias;
+                },
+            )
+        });
+}
+
+/// `Σ a_i b_i` in four runs of lanes (independent sums).
+#[inline(always)]
+fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+    const RUN: usize = 4 * LANES;
+    let mut sums = [F::zero(); RUN];
+    let (a_runs, b_runs) = (a.chunks_exact(RUN), b.chunks_exact(RUN));
+    let tail: F = a_runs
+        .remainder()
+        .iter()
+        .zip(b_runs.remainder())
+        .map(|(&a, &b)| a * b)
+        .sum();
+    for (a, b) in a_runs.zip(b_runs) {
+        for ((s, &a), &b) in sums.iter_mut().zip(a).zip(b) {
+            *s += a * b;
+        }
+    }
+    sums.iter().copied().sum::<F>() + tail
+}
