@@ -13,7 +13,7 @@
 
 use rayon::prelude::*;
 
-use super::{Gather, conv_direct, sum_lanes};
+use super::{Gather, conv_direct, sum_lanes, vectorized};
 use crate::{Activation, ActivationKind, Float, GemmShape};
 
 /// The sizes of one convolution. Padding is implied by the output size:
@@ -64,57 +64,43 @@ impl ConvGeometry {
     pub fn positions(&self) -> usize {
         self.h_out * self.w_out
     }
-
-    /// For kernel offset `kj` along a row of `w` inputs: the outputs
-    /// `lo..hi` whose input column `ow·stride + kj - pad` is inside the row.
-    fn inside(&self, kj: usize, pad: usize, w: usize, w_out: usize) -> (usize, usize) {
-        let s = self.stride;
-        // ow·s + kj >= pad  and  ow·s + kj < w + pad
-        let lo = pad.saturating_sub(kj).div_ceil(s).min(w_out);
-        let hi = (w + pad).saturating_sub(kj).div_ceil(s).min(w_out).max(lo);
-        (lo, hi)
-    }
-
-    /// The input row of output row `oh` at kernel offset `ki`, if inside.
-    fn input_row(&self, oh: usize, ki: usize, pad_top: usize) -> Option<usize> {
-        (oh * self.stride + ki)
-            .checked_sub(pad_top)
-            .filter(|&r| r < self.h)
-    }
 }
 
-/// Folds columns `offset..offset + H_OUT·W_OUT` of `cols[C_IN·K·K, ld]`
-/// back, adding into one sample `dx[C_IN, H, W]`.
-pub fn col2im<F: Float>(g: &ConvGeometry, cols: &[F], dx: &mut [F], ld: usize, offset: usize) {
-    let (pad_top, pad_left) = g.pad();
-    let positions = g.positions();
-    for c in 0..g.c_in {
-        let channel = &mut dx[c * g.h * g.w..][..g.h * g.w];
-        for ki in 0..g.k {
-            for kj in 0..g.k {
-                let row = &cols[((c * g.k + ki) * g.k + kj) * ld + offset..][..positions];
-                let (lo, hi) = g.inside(kj, pad_left, g.w, g.w_out);
-                for (oh, grads) in row.chunks_exact(g.w_out).enumerate() {
-                    let Some(r) = g.input_row(oh, ki, pad_top) else {
-                        continue;
-                    };
-                    let first = lo * g.stride + kj - pad_left;
-                    let target = &mut channel[r * g.w..][..g.w];
-                    if g.stride == 1 {
-                        let target = &mut target[first..first + (hi - lo)];
-                        for (t, &d) in target.iter_mut().zip(&grads[lo..hi]) {
-                            *t += d;
-                        }
-                    } else {
-                        let targets = target[first..].iter_mut().step_by(g.stride);
-                        for (t, &d) in targets.zip(&grads[lo..hi]) {
-                            *t += d;
+/// Folds the gradient of the unfolded batch, `d_cols[C_IN·K·K, B·P]`, back
+/// onto the batch: each value adds into the place its forward value came
+/// from, `kernel_offsets[r] + position_offsets[j]` of the padded batch
+/// `dxs` (zeroed first), samples spread over threads.
+fn fold<F: Float>(g: &ConvGeometry, d_cols: &[F], kernel_offsets: &[usize], dxs: &mut [F]) {
+    let (hp, wp) = g.padded_size();
+    let (in_len, positions) = (g.c_in * hp * wp, g.positions());
+    let ld = dxs.len() / in_len.max(1) * positions;
+    dxs.par_chunks_exact_mut(in_len.max(1))
+        .enumerate()
+        .for_each(|(b, dx)| {
+            vectorized(
+                #[inline(always)]
+                || {
+                    dx.fill(F::zero());
+                    for (r, &tap) in kernel_offsets.iter().enumerate() {
+                        let row = &d_cols[r * ld + b * positions..][..positions];
+                        for (oh, grads) in row.chunks_exact(g.w_out).enumerate() {
+                            let start = tap + oh * g.stride * wp;
+                            if g.stride == 1 {
+                                let target = &mut dx[start..start + g.w_out];
+                                for (t, &d) in target.iter_mut().zip(grads) {
+                                    *t += d;
+                                }
+                            } else {
+                                let target = dx[start..].iter_mut().step_by(g.stride);
+                                for (t, &d) in target.zip(grads) {
+                                    *t += d;
+                                }
+                            }
                         }
                     }
-                }
-            }
-        }
-    }
+                },
+            )
+        });
 }
 
 /// A convolution's scratch, sized once per batch size and reused.
@@ -134,6 +120,8 @@ pub struct ConvScratch<F> {
     pub wide: Vec<F>,
     /// The gradient of the unfolded batch, `[C_IN·K·K, B·P]`.
     pub d_cols: Vec<F>,
+    /// The gradient of the padded batch, when the convolution pads.
+    pub padded_grad: Vec<F>,
 }
 
 impl<F: Float> ConvScratch<F> {
@@ -308,7 +296,7 @@ pub fn conv2d_backward<F: Float>(
     dx: Option<&mut [F]>,
     scratch: &mut ConvScratch<F>,
 ) {
-    let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
+    let positions = g.positions();
     let out_len = g.c_out * positions;
     let batch = dz.len() / out_len.max(1);
     let ld = batch * positions;
@@ -366,11 +354,26 @@ pub fn conv2d_backward<F: Float>(
         &mut scratch.d_cols,
         &nothing,
     );
-    let d_cols = &scratch.d_cols;
-    dx.par_chunks_exact_mut(in_len)
-        .enumerate()
-        .for_each(|(b, dx)| {
-            dx.fill(F::zero());
-            col2im(g, d_cols, dx, ld, b * positions);
-        });
+    let (hp, wp) = g.padded_size();
+    if (hp, wp) == (g.h, g.w) {
+        fold(g, &scratch.d_cols, &scratch.kernel_offsets, dx);
+        return;
+    }
+    // Fold onto the padded batch, then keep its inside.
+    let (pad_top, pad_left) = g.pad();
+    scratch
+        .padded_grad
+        .resize(batch * g.c_in * hp * wp, F::zero());
+    fold(
+        g,
+        &scratch.d_cols,
+        &scratch.kernel_offsets,
+        &mut scratch.padded_grad,
+    );
+    let planes = scratch.padded_grad.chunks_exact(hp * wp);
+    for (plane, channel) in planes.zip(dx.chunks_exact_mut(g.h * g.w)) {
+        for (i, row) in channel.chunks_exact_mut(g.w).enumerate() {
+            row.copy_from_slice(&plane[(pad_top + i) * wp + pad_left..][..g.w]);
+        }
+    }
 }

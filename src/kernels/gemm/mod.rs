@@ -16,6 +16,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use microkernel::{Avx2, Avx512, MicroKernel, Portable};
+use rayon::prelude::*;
 
 /// An instruction set a kernel can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -339,16 +340,24 @@ impl Product<'_> {
                 Err(_) => &mut fresh,
             };
             buffer.resize(other_packed, 0.0);
-            for pc in (0..k).step_by(KC) {
-                let kc = KC.min(k - pc);
-                if split_columns {
-                    let out = &mut buffer[pc * m.div_ceil(K::MR) * K::MR..];
-                    pack::pack_a::<K>(self.a, 0, m, pc, kc, out);
-                } else {
-                    let out = &mut buffer[pc * n.div_ceil(K::NR) * K::NR..];
-                    pack::pack_b::<K>(self.b, pc, kc, 0, n, out);
-                }
-            }
+            // Block `pc` of depth `kc` takes `side·kc` values, after the
+            // previous blocks: blocks are packed side by side on threads.
+            let side = if split_columns {
+                m.div_ceil(K::MR) * K::MR
+            } else {
+                n.div_ceil(K::NR) * K::NR
+            };
+            buffer
+                .par_chunks_mut(side * KC)
+                .enumerate()
+                .for_each(|(block, out)| {
+                    let (pc, kc) = (block * KC, out.len() / side);
+                    if split_columns {
+                        pack::pack_a::<K>(self.a, 0, m, pc, kc, out);
+                    } else {
+                        pack::pack_b::<K>(self.b, pc, kc, 0, n, out);
+                    }
+                });
             if split_columns {
                 run_parts(Source::Packed(buffer), Source::Given(self.b));
             } else {
