@@ -15,6 +15,24 @@ pub trait MicroKernel {
     /// at `MR` rows of `NR` writable values, `ldc` apart; the CPU runs the
     /// kernel's instruction set.
     unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, accumulate: bool);
+
+    /// [`run`](Self::run) for the first `rows` (< `MR`) rows of the tile
+    /// only, when the kernel has a shorter variant (the edge of C); `false`
+    /// if it has none, and nothing was done.
+    ///
+    /// # Safety
+    /// As [`run`](Self::run), with `rows` rows at `c`.
+    unsafe fn run_rows(
+        _rows: usize,
+        _kc: usize,
+        _a: &[f32],
+        _b: &[f32],
+        _c: *mut f32,
+        _ldc: usize,
+        _accumulate: bool,
+    ) -> bool {
+        false
+    }
 }
 
 /// Plain Rust, 4×16: the compiler vectorizes the 16 columns for the baseline target.
@@ -54,7 +72,7 @@ impl MicroKernel for Avx2 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the caller guarantees AVX2 and FMA, and the buffer sizes.
         unsafe {
-            avx2_6x16(kc, a.as_ptr(), b.as_ptr(), c, ldc, accumulate)
+            avx2_rows::<6>(kc, a.as_ptr(), b.as_ptr(), c, ldc, accumulate)
         }
         #[cfg(not(target_arch = "x86_64"))]
         // SAFETY: forwarded contract; never selected off x86-64.
@@ -62,11 +80,40 @@ impl MicroKernel for Avx2 {
             Portable::run(kc, a, b, c, ldc, accumulate)
         }
     }
+
+    unsafe fn run_rows(
+        rows: usize,
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller guarantees AVX2 and FMA, the buffer sizes, and
+        // `rows` rows at `c`.
+        unsafe {
+            let (a, b) = (a.as_ptr(), b.as_ptr());
+            match rows {
+                1 => avx2_rows::<1>(kc, a, b, c, ldc, accumulate),
+                2 => avx2_rows::<2>(kc, a, b, c, ldc, accumulate),
+                3 => avx2_rows::<3>(kc, a, b, c, ldc, accumulate),
+                4 => avx2_rows::<4>(kc, a, b, c, ldc, accumulate),
+                5 => avx2_rows::<5>(kc, a, b, c, ldc, accumulate),
+                _ => return false,
+            }
+            true
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
 }
 
+/// The first `ROWS` rows of a 6×16 tile: `ROWS` × two 8-wide accumulators.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_6x16(
+unsafe fn avx2_rows<const ROWS: usize>(
     kc: usize,
     a: *const f32,
     b: *const f32,
@@ -75,10 +122,10 @@ unsafe fn avx2_6x16(
     accumulate: bool,
 ) {
     use std::arch::x86_64::*;
-    let mut acc = [[_mm256_setzero_ps(); 2]; 6];
+    let mut acc = [[_mm256_setzero_ps(); 2]; ROWS];
     for p in 0..kc {
         // SAFETY: p < kc, so the NR = 16 values at b + 16p and the MR = 6
-        // values at a + 6p are inside the packed slivers.
+        // values at a + 6p (of which ROWS are read) are inside the packed slivers.
         unsafe {
             let b0 = _mm256_loadu_ps(b.add(p * 16));
             let b1 = _mm256_loadu_ps(b.add(p * 16 + 8));

@@ -451,7 +451,7 @@ impl Product<'_> {
             // after it is packed: pack it then, into a buffer that stays in
             // L1, instead of packing the whole block out to a far cache first.
             let stream_b = rows.len() <= MC && matches!(b, Source::Given(_));
-            let mut tile = [0.0f32; 16 * 64];
+            let mut scratch_tile = [0.0f32; 16 * 64];
             for jc in cols.clone().step_by(NC) {
                 let nc = NC.min(cols.end - jc);
                 for pc in (0..k).step_by(KC) {
@@ -494,47 +494,19 @@ impl Product<'_> {
                                 let mr = K::MR.min(mc - ir);
                                 let a_sliver = &packed_a[ir / K::MR * K::MR * kc..][..K::MR * kc];
                                 let (row0, col0) = (ic + ir, jc + jr);
-                                if mr == K::MR && nr == K::NR {
-                                    // SAFETY: rows row0..row0+MR and columns col0..col0+NR
-                                    // lie inside this thread's part of C, and the slivers
-                                    // hold MR·kc and NR·kc packed values.
-                                    unsafe {
-                                        K::run(
-                                            kc,
-                                            a_sliver,
-                                            b_sliver,
-                                            c.ptr.add(row0 * c.ld + col0),
-                                            c.ld,
-                                            !first,
-                                        );
-                                    }
-                                } else {
-                                    // An edge tile: computed in full into `tile`, copied in part.
-                                    let t = &mut tile[..K::MR * K::NR];
-                                    for i in 0..mr {
-                                        // SAFETY: inside this thread's part of C.
-                                        let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
-                                        for (j, &v) in row.iter().enumerate() {
-                                            t[i * K::NR + j] = if first { 0.0 } else { v };
-                                        }
-                                    }
-                                    // SAFETY: `tile` holds MR×NR values with row stride NR.
-                                    unsafe {
-                                        K::run(
-                                            kc,
-                                            a_sliver,
-                                            b_sliver,
-                                            t.as_mut_ptr(),
-                                            K::NR,
-                                            !first,
-                                        );
-                                    }
-                                    for i in 0..mr {
-                                        // SAFETY: inside this thread's part of C.
-                                        let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
-                                        row.copy_from_slice(&t[i * K::NR..][..nr]);
-                                    }
-                                }
+                                // SAFETY: the tile's rows and columns inside C lie in
+                                // this thread's part of it; the slivers hold MR·kc
+                                // and NR·kc packed values.
+                                unsafe {
+                                    tile::<K>(
+                                        c,
+                                        (row0, col0),
+                                        (mr, nr),
+                                        (kc, a_sliver, b_sliver),
+                                        first,
+                                        &mut scratch_tile,
+                                    )
+                                };
                             }
                         }
                         if last {
@@ -548,5 +520,51 @@ impl Product<'_> {
                 }
             }
         });
+    }
+}
+
+/// One `MR×NR` tile of C at `(row0, col0)`, of which `mr×nr` lie inside C:
+/// by the micro-kernel in place when whole, by its shorter variant at the
+/// bottom edge, else computed into `scratch` and copied in part.
+///
+/// # Safety
+/// The `mr×nr` values of C at `(row0, col0)` belong to this thread; the
+/// slivers hold `MR·kc` and `NR·kc` values; the CPU runs `K`.
+unsafe fn tile<K: MicroKernel>(
+    c: CView,
+    (row0, col0): (usize, usize),
+    (mr, nr): (usize, usize),
+    (kc, a_sliver, b_sliver): (usize, &[f32], &[f32]),
+    first: bool,
+    scratch: &mut [f32; 16 * 64],
+) {
+    // SAFETY: (row0, col0) is inside C.
+    let at = unsafe { c.ptr.add(row0 * c.ld + col0) };
+    if nr == K::NR {
+        // SAFETY: the caller's contract; `mr` rows of `NR` values at `at`.
+        unsafe {
+            if mr == K::MR {
+                K::run(kc, a_sliver, b_sliver, at, c.ld, !first);
+                return;
+            }
+            if K::run_rows(mr, kc, a_sliver, b_sliver, at, c.ld, !first) {
+                return;
+            }
+        }
+    }
+    let t = &mut scratch[..K::MR * K::NR];
+    for i in 0..mr {
+        // SAFETY: inside this thread's part of C.
+        let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
+        for (j, &v) in row.iter().enumerate() {
+            t[i * K::NR + j] = if first { 0.0 } else { v };
+        }
+    }
+    // SAFETY: `t` holds MR×NR values with row stride NR.
+    unsafe { K::run(kc, a_sliver, b_sliver, t.as_mut_ptr(), K::NR, !first) };
+    for i in 0..mr {
+        // SAFETY: inside this thread's part of C.
+        let row = unsafe { c.row(row0 + i, col0..col0 + nr) };
+        row.copy_from_slice(&t[i * K::NR..][..nr]);
     }
 }
