@@ -11,6 +11,13 @@
 use super::Isa;
 
 /// Slices walked in step: a tuple of `&[F]` and `&mut [F]` of one length.
+///
+/// ```
+/// use keelnet::kernels::Parts;
+/// let (mut y, x) = ([0.0f32; 4], [1.0f32; 4]);
+/// let (head, tail) = (&mut y[..], &x[..]).split_at(1);
+/// assert_eq!((head.len(), tail.len()), (1, 3));
+/// ```
 pub trait Parts: Send + Sized {
     /// Elements in each slice.
     fn len(&self) -> usize;

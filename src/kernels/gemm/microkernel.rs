@@ -8,13 +8,22 @@ pub trait MicroKernel {
     /// Columns of a tile.
     const NR: usize;
 
-    /// `C (+)= A·B` for one `MR×NR` tile.
+    /// `C (+)= A·B` for one `MR×NR` tile; row `p` of B's sliver is the
+    /// `NR` values at `b[p·ldb..]` (`ldb = NR` when packed, B's own row
+    /// stride when read in place).
     ///
     /// # Safety
-    /// `a` holds at least `MR·kc` values, `b` at least `NR·kc`; `c` points
-    /// at `MR` rows of `NR` writable values, `ldc` apart; the CPU runs the
-    /// kernel's instruction set.
-    unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, accumulate: bool);
+    /// `a` holds at least `MR·kc` values, `b` at least `(kc - 1)·ldb + NR`;
+    /// `c` points at `MR` rows of `NR` writable values, `ldc` apart; the CPU
+    /// runs the kernel's instruction set.
+    unsafe fn run(
+        kc: usize,
+        a: &[f32],
+        b_sliver: (&[f32], usize),
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    );
 
     /// [`run`](Self::run) for the first `rows` (< `MR`) rows of the tile
     /// only, when the kernel has a shorter variant (the edge of C); `false`
@@ -26,7 +35,7 @@ pub trait MicroKernel {
         _rows: usize,
         _kc: usize,
         _a: &[f32],
-        _b: &[f32],
+        _b: (&[f32], usize),
         _c: *mut f32,
         _ldc: usize,
         _accumulate: bool,
@@ -42,9 +51,17 @@ impl MicroKernel for Portable {
     const MR: usize = 4;
     const NR: usize = 16;
 
-    unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, accumulate: bool) {
+    unsafe fn run(
+        kc: usize,
+        a: &[f32],
+        (b, ldb): (&[f32], usize),
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) {
         let mut acc = [[0.0f32; 16]; 4];
-        for (a, b) in a.chunks_exact(4).zip(b.chunks_exact(16)).take(kc) {
+        let rows = (0..kc).map(|p| &b[p * ldb..][..16]);
+        for (a, b) in a.chunks_exact(4).zip(rows) {
             for i in 0..4 {
                 for j in 0..16 {
                     acc[i][j] += a[i] * b[j];
@@ -68,16 +85,23 @@ impl MicroKernel for Avx2 {
     const MR: usize = 6;
     const NR: usize = 16;
 
-    unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, accumulate: bool) {
+    unsafe fn run(
+        kc: usize,
+        a: &[f32],
+        (b, ldb): (&[f32], usize),
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the caller guarantees AVX2 and FMA, and the buffer sizes.
         unsafe {
-            avx2_rows::<6>(kc, a.as_ptr(), b.as_ptr(), c, ldc, accumulate)
+            avx2_rows::<6>(kc, a.as_ptr(), (b.as_ptr(), ldb), c, ldc, accumulate)
         }
         #[cfg(not(target_arch = "x86_64"))]
         // SAFETY: forwarded contract; never selected off x86-64.
         unsafe {
-            Portable::run(kc, a, b, c, ldc, accumulate)
+            Portable::run(kc, a, (b, ldb), c, ldc, accumulate)
         }
     }
 
@@ -85,7 +109,7 @@ impl MicroKernel for Avx2 {
         rows: usize,
         kc: usize,
         a: &[f32],
-        b: &[f32],
+        (b, ldb): (&[f32], usize),
         c: *mut f32,
         ldc: usize,
         accumulate: bool,
@@ -94,7 +118,7 @@ impl MicroKernel for Avx2 {
         // SAFETY: the caller guarantees AVX2 and FMA, the buffer sizes, and
         // `rows` rows at `c`.
         unsafe {
-            let (a, b) = (a.as_ptr(), b.as_ptr());
+            let (a, b) = (a.as_ptr(), (b.as_ptr(), ldb));
             match rows {
                 1 => avx2_rows::<1>(kc, a, b, c, ldc, accumulate),
                 2 => avx2_rows::<2>(kc, a, b, c, ldc, accumulate),
@@ -116,7 +140,7 @@ impl MicroKernel for Avx2 {
 unsafe fn avx2_rows<const ROWS: usize>(
     kc: usize,
     a: *const f32,
-    b: *const f32,
+    (b, ldb): (*const f32, usize),
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
@@ -124,11 +148,11 @@ unsafe fn avx2_rows<const ROWS: usize>(
     use std::arch::x86_64::*;
     let mut acc = [[_mm256_setzero_ps(); 2]; ROWS];
     for p in 0..kc {
-        // SAFETY: p < kc, so the NR = 16 values at b + 16p and the MR = 6
-        // values at a + 6p (of which ROWS are read) are inside the packed slivers.
+        // SAFETY: p < kc, so the NR = 16 values at b + p·ldb and the MR = 6
+        // values at a + 6p (of which ROWS are read) are inside the slivers.
         unsafe {
-            let b0 = _mm256_loadu_ps(b.add(p * 16));
-            let b1 = _mm256_loadu_ps(b.add(p * 16 + 8));
+            let b0 = _mm256_loadu_ps(b.add(p * ldb));
+            let b1 = _mm256_loadu_ps(b.add(p * ldb + 8));
             for (i, acc) in acc.iter_mut().enumerate() {
                 let ai = _mm256_broadcast_ss(&*a.add(p * 6 + i));
                 acc[0] = _mm256_fmadd_ps(ai, b0, acc[0]);
@@ -159,16 +183,23 @@ impl MicroKernel for Avx512 {
     const MR: usize = 8;
     const NR: usize = 32;
 
-    unsafe fn run(kc: usize, a: &[f32], b: &[f32], c: *mut f32, ldc: usize, accumulate: bool) {
+    unsafe fn run(
+        kc: usize,
+        a: &[f32],
+        (b, ldb): (&[f32], usize),
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the caller guarantees AVX-512F, and the buffer sizes.
         unsafe {
-            avx512_8x32(kc, a.as_ptr(), b.as_ptr(), c, ldc, accumulate)
+            avx512_8x32(kc, a.as_ptr(), (b.as_ptr(), ldb), c, ldc, accumulate)
         }
         #[cfg(not(target_arch = "x86_64"))]
         // SAFETY: forwarded contract; never selected off x86-64.
         unsafe {
-            Portable::run(kc, a, b, c, ldc, accumulate)
+            Portable::run(kc, a, (b, ldb), c, ldc, accumulate)
         }
     }
 }
@@ -178,7 +209,7 @@ impl MicroKernel for Avx512 {
 unsafe fn avx512_8x32(
     kc: usize,
     a: *const f32,
-    b: *const f32,
+    (b, ldb): (*const f32, usize),
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
@@ -186,11 +217,11 @@ unsafe fn avx512_8x32(
     use std::arch::x86_64::*;
     let mut acc = [[_mm512_setzero_ps(); 2]; 8];
     for p in 0..kc {
-        // SAFETY: p < kc, so the NR = 32 values at b + 32p and the MR = 8
-        // values at a + 8p are inside the packed slivers.
+        // SAFETY: p < kc, so the NR = 32 values at b + p·ldb and the MR = 8
+        // values at a + 8p are inside the slivers.
         unsafe {
-            let b0 = _mm512_loadu_ps(b.add(p * 32));
-            let b1 = _mm512_loadu_ps(b.add(p * 32 + 16));
+            let b0 = _mm512_loadu_ps(b.add(p * ldb));
+            let b1 = _mm512_loadu_ps(b.add(p * ldb + 16));
             for (i, acc) in acc.iter_mut().enumerate() {
                 let ai = _mm512_set1_ps(*a.add(p * 8 + i));
                 acc[0] = _mm512_fmadd_ps(ai, b0, acc[0]);

@@ -143,7 +143,19 @@ impl<F: Copy> Gather<'_, F> {
     }
 }
 
-/// An operand of [`sgemm`]: strided or gathered.
+/// An operand of [`sgemm`]: strided or gathered. Both convert into it, so
+/// `sgemm` takes either.
+///
+/// ```
+/// use keelnet::kernels::{Gather, MatRef, NoEpilogue, Operand, sgemm};
+/// let a = [1.0, 2.0];
+/// // b = [[1, 2], [2, 3]] read from [1, 2, 3] through offsets.
+/// let b = Gather { data: &[1.0, 2.0, 3.0][..], row_offsets: &[0, 1], col_offsets: &[0, 1] };
+/// let mut c = [0.0; 2];
+/// sgemm(1, 2, 2, MatRef::row_major(&a, 2), b, &mut c, false, &NoEpilogue);
+/// assert_eq!(c, [5.0, 8.0]);
+/// assert!(matches!(Operand::from(b), Operand::Gathered(_)));
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub enum Operand<'a> {
     /// Rows and columns at fixed strides.
@@ -484,11 +496,22 @@ impl Product<'_> {
                         for jr in (0..nc).step_by(K::NR) {
                             let nr = K::NR.min(nc - jr);
                             let b_sliver = match b {
+                                // A whole sliver of a B stored by rows: read in place
+                                // (it holds the `kc` rows of `NR` values the kernel reads).
+                                Source::Given(Operand::Strided(b))
+                                    if stream_b
+                                        && nr == K::NR
+                                        && b.col_stride == 1
+                                        && b.data.len()
+                                            >= (pc + kc - 1) * b.row_stride + jc + jr + K::NR =>
+                                {
+                                    (&b.data[pc * b.row_stride + jc + jr..], b.row_stride)
+                                }
                                 Source::Given(b) if stream_b => {
                                     pack::pack_b::<K>(b, pc, kc, jc + jr, nr, streamed_b);
-                                    &streamed_b[..K::NR * kc]
+                                    (&streamed_b[..K::NR * kc], K::NR)
                                 }
-                                _ => &packed_b[jr / K::NR * K::NR * kc..][..K::NR * kc],
+                                _ => (&packed_b[jr / K::NR * K::NR * kc..][..K::NR * kc], K::NR),
                             };
                             for ir in (0..mc).step_by(K::MR) {
                                 let mr = K::MR.min(mc - ir);
@@ -534,7 +557,7 @@ unsafe fn tile<K: MicroKernel>(
     c: CView,
     (row0, col0): (usize, usize),
     (mr, nr): (usize, usize),
-    (kc, a_sliver, b_sliver): (usize, &[f32], &[f32]),
+    (kc, a_sliver, b_sliver): (usize, &[f32], (&[f32], usize)),
     first: bool,
     scratch: &mut [f32; 16 * 64],
 ) {
