@@ -246,6 +246,20 @@ pub fn sgemm_on<'a>(
     accumulate: bool,
     epilogue: &dyn Epilogue,
 ) {
+    let (a, b) = (a.into(), b.into());
+    product(isa, (m, n, k), (a, b), c, accumulate, epilogue);
+}
+
+/// [`sgemm_on`] past the conversions: not generic, so compiled once here
+/// rather than in every crate that multiplies.
+fn product(
+    isa: Isa,
+    (m, n, k): (usize, usize, usize),
+    (a, b): (Operand<'_>, Operand<'_>),
+    c: &mut [f32],
+    accumulate: bool,
+    epilogue: &dyn Epilogue,
+) {
     assert!(c.len() >= m * n, "C holds {} values, not {m}×{n}", c.len());
     if m == 0 || n == 0 {
         return;
@@ -254,8 +268,8 @@ pub fn sgemm_on<'a>(
         m,
         n,
         k,
-        a: a.into(),
-        b: b.into(),
+        a,
+        b,
         c: CView {
             ptr: c.as_mut_ptr(),
             ld: n,
