@@ -173,7 +173,7 @@ impl<
 > Layer<Rank3<C_IN, H, W>, F> for Conv2D<C_IN, C_OUT, K, STRIDE, H_OUT, W_OUT, A, F>
 {
     type Output = Rank3<C_OUT, H_OUT, W_OUT>;
-    /// The unfolded input and scratch for the products.
+    /// The offsets of the unfolded input, its padded copy, and scratch for the products.
     type Cache = ConvScratch<F>;
     const ACTIVATION: ActivationKind = A::KIND;
 

@@ -16,11 +16,11 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 pub(crate) const CHUNK: Duration = Duration::from_millis(25);
 
 /// Chunks run on the chosen side before both are timed again.
-const KEEP_FOR: u32 = 24;
+const KEEP_FOR: u32 = 16;
 
-/// How much slower than when it was chosen a side may get before both are
-/// timed again at once.
-const SLOWER: f64 = 1.5;
+/// How much slower than when they were chosen all threads may get before
+/// one thread is timed against them at once.
+const SLOWER: f64 = 1.25;
 
 /// Where a chunk runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,14 +83,17 @@ impl Schedule {
                 per_step: one.min(all),
                 left: KEEP_FOR,
             },
-            // The side has become much slower (another program started):
-            // time the other one now.
-            (Phase::Keep { side, per_step, .. }, Some(now)) if now > SLOWER * per_step => {
-                match side {
-                    Side::All => Phase::TimeOne { all: now },
-                    Side::One => Phase::TimeAll,
-                }
-            }
+            // All threads have become much slower (another program took a
+            // core): time one thread now. (One thread slower means the whole
+            // machine is; the scheduled timing will tell.)
+            (
+                Phase::Keep {
+                    side: Side::All,
+                    per_step,
+                    ..
+                },
+                Some(now),
+            ) if now > SLOWER * per_step => Phase::TimeOne { all: now },
             (Phase::Keep { left: 0, .. }, _) => Phase::TimeAll,
             (
                 Phase::Keep {
@@ -189,15 +192,15 @@ mod tests {
     }
 
     #[test]
-    fn a_side_that_becomes_much_slower_is_timed_against_the_other_at_once() {
+    fn all_threads_becoming_much_slower_are_timed_against_one_at_once() {
         let mut all = after(&[None, Some(1.0), Some(1.2)]);
-        all.record(Some(1.4));
+        all.record(Some(1.2));
         assert_eq!(all.side(), Side::All);
-        all.record(Some(1.6));
-        assert_eq!(all.phase, Phase::TimeOne { all: 1.6 });
+        all.record(Some(1.3));
+        assert_eq!(all.phase, Phase::TimeOne { all: 1.3 });
         let mut one = after(&[None, Some(1.0), Some(0.5)]);
-        one.record(Some(0.8));
-        assert_eq!(one.phase, Phase::TimeAll);
+        one.record(Some(0.7));
+        assert_eq!(one.side(), Side::One);
     }
 
     #[test]
