@@ -190,7 +190,7 @@ impl<F: Float> ConvScratch<F> {
 /// `y = act(conv(x, weight) + bias)` for a batch: one product of the
 /// weights and the unfolded batch, then each sample's channels laid out
 /// with the bias and activation applied; or, for few taps, the direct
-/// kernel ([`conv_direct`](super::conv_direct)).
+/// kernel.
 pub fn conv2d_forward<F: Float, A: Activation>(
     g: &ConvGeometry,
     x: &[F],

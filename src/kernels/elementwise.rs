@@ -74,7 +74,7 @@ tuple_parts!(A, B, C, D);
 const PART: usize = 1 << 14;
 
 /// Runs `body` over `parts`, halved with `rayon::join` down to parts of at
-/// least [`PART`] elements, each part on the selected instruction set.
+/// least 16,384 elements, each part on the selected instruction set.
 /// Work stealing hands the halves out, so a busy core just takes fewer.
 ///
 /// ```
