@@ -108,11 +108,11 @@ fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
         vec![0.0; 8],
         vec![0.0; batch * in_len],
     );
-    conv2d_backward(
+    conv2d_backward::<f64, Linear>(
         &g,
         &x,
         &weight,
-        &dz,
+        (&dz, &[]),
         &mut dw,
         &mut db,
         Some(&mut dx),
@@ -132,11 +132,11 @@ fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
             assert!((a - b).abs() < 1e-12, "forward: {a} vs {b}");
         }
         let (mut dwi, mut dbi, mut dxi) = (vec![0.0; dw.len()], vec![0.0; 8], vec![0.0; in_len]);
-        conv2d_backward(
+        conv2d_backward::<f64, Linear>(
             &g,
             xi,
             &weight,
-            dzi,
+            (dzi, &[]),
             &mut dwi,
             &mut dbi,
             Some(&mut dxi),
@@ -154,7 +154,8 @@ fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
     }
 }
 
-/// A ReLU convolution's output and its three gradients.
+/// A ReLU convolution's output and its three gradients, from the gradient
+/// `dz` at its output.
 fn forward_backward<F: keelnet::Float>(
     g: &ConvGeometry,
     x: &[F],
@@ -171,7 +172,18 @@ fn forward_backward<F: keelnet::Float>(
         vec![F::zero(); bias.len()],
         vec![F::zero(); x.len()],
     );
-    conv2d_backward(g, x, weight, dz, &mut dw, &mut db, Some(&mut dx), &mut s);
+    // The gradient at the ReLU's outputs, its derivative applied on the way.
+    let grad = (dz, &y[..]);
+    conv2d_backward::<F, keelnet::ReLU>(
+        g,
+        x,
+        weight,
+        grad,
+        &mut dw,
+        &mut db,
+        Some(&mut dx),
+        &mut s,
+    );
     [y, dw, db, dx]
 }
 

@@ -248,27 +248,29 @@ pub fn conv2d_forward<F: Float, A: Activation>(
         });
 }
 
-/// `wide[o, b·P + p] = dz[b, o, p]`, and `d_bias[o]` = its row sum if asked.
-fn gather_output_grad<F: Float>(
+/// `wide[o, b·P + p] = dz[b, o, p]`, `dz` being `dy` through `A`'s
+/// derivative at the outputs `y` (one pass, a channel at a time while it is
+/// in cache), and `d_bias[o]` = its row sum if asked.
+fn gather_output_grad<F: Float, A: Activation>(
     g: &ConvGeometry,
-    dz: &[F],
+    (dy, y): (&[F], &[F]),
     wide: &mut Vec<F>,
     d_bias: Option<&mut [F]>,
 ) {
     let positions = g.positions();
     let out_len = g.c_out * positions;
-    let ld = dz.len() / out_len.max(1) * positions;
+    let ld = dy.len() / out_len.max(1) * positions;
     wide.resize(g.c_out * ld, F::zero());
     let rows = wide.par_chunks_exact_mut(ld.max(1)).enumerate();
     let gather = |o: usize, row: &mut [F]| {
         let mut sum = F::zero();
-        for (dz, out) in dz
-            .chunks_exact(out_len)
-            .zip(row.chunks_exact_mut(positions))
-        {
-            let channel = &dz[o * positions..][..positions];
-            out.copy_from_slice(channel);
-            sum += sum_lanes(channel);
+        for (b, out) in row.chunks_exact_mut(positions).enumerate() {
+            let channel = b * out_len + o * positions..b * out_len + (o + 1) * positions;
+            out.copy_from_slice(&dy[channel.clone()]);
+            if A::KIND != ActivationKind::Linear {
+                A::backward(&y[channel], out);
+            }
+            sum += sum_lanes(out);
         }
         sum
     };
@@ -282,15 +284,17 @@ fn gather_output_grad<F: Float>(
     }
 }
 
-/// Backward from `dz` = dL/d(pre-activation) `[B, C_OUT, H_OUT, W_OUT]`,
-/// with the `scratch` of the forward pass: writes `d_weight`, `d_bias`,
-/// and `dx` when asked.
+/// Backward from `dy` = dL/dy `[B, C_OUT, H_OUT, W_OUT]` at the outputs
+/// `y` of an elementwise activation `A` (whose derivative is applied on the
+/// way, in the passes below; with `Linear`, `dy` is dL/d(pre-activation)
+/// and `y` is not read), with the `scratch` of the forward pass: writes
+/// `d_weight`, `d_bias`, and `dx` when asked.
 #[allow(clippy::too_many_arguments)]
-pub fn conv2d_backward<F: Float>(
+pub fn conv2d_backward<F: Float, A: Activation>(
     g: &ConvGeometry,
     x: &[F],
     weight: &[F],
-    dz: &[F],
+    (dy, y): (&[F], &[F]),
     d_weight: &mut [F],
     d_bias: &mut [F],
     dx: Option<&mut [F]>,
@@ -298,7 +302,7 @@ pub fn conv2d_backward<F: Float>(
 ) {
     let positions = g.positions();
     let out_len = g.c_out * positions;
-    let batch = dz.len() / out_len.max(1);
+    let batch = dy.len() / out_len.max(1);
     let ld = batch * positions;
     scratch.unfold(g, x);
     let nothing = |_: usize, _: usize, _: &mut [F]| {};
@@ -310,12 +314,22 @@ pub fn conv2d_backward<F: Float>(
         };
         let taps = &scratch.kernel_offsets;
         let wide = &mut scratch.wide;
-        conv_direct::weight_grad(g, g.padded_size(), xs, taps, dz, d_weight, d_bias, wide);
+        let grad = (dy, y);
+        conv_direct::weight_grad::<F, A>(
+            g,
+            g.padded_size(),
+            xs,
+            taps,
+            grad,
+            d_weight,
+            d_bias,
+            wide,
+        );
         if dx.is_some() {
-            gather_output_grad(g, dz, &mut scratch.wide, None);
+            gather_output_grad::<F, A>(g, (dy, y), &mut scratch.wide, None);
         }
     } else {
-        gather_output_grad(g, dz, &mut scratch.wide, Some(d_bias));
+        gather_output_grad::<F, A>(g, (dy, y), &mut scratch.wide, Some(d_bias));
         // d_weight[C_OUT, CKK] = wide[C_OUT, B·P] · cols[CKK, B·P]ᵀ
         let weight_grad = GemmShape {
             m: g.c_out,

@@ -139,18 +139,20 @@ fn stencil<F: Float, const B: usize>(
     }
 }
 
-/// The weight and bias gradients from `dz` `[B, C_OUT, H_OUT, W_OUT]`:
+/// The weight and bias gradients from `dy` `[B, C_OUT, H_OUT, W_OUT]`,
+/// the gradient at the outputs `y`: each output channel of each sample is
+/// laid out wide in `wide` (zero in the dropped columns) and turned into
+/// `dz` there by `A`'s derivative, then
 /// `d_weight[o][t] = Σ_b Σ_p dz[b][o][p] · x[b][p + taps[t]]` over wide
-/// positions `p` (`dz` laid out wide in `wide`, zero in the dropped
-/// columns), `d_bias[o] = Σ dz[·][o]`; each output channel on one thread,
-/// summed in one fixed order.
+/// positions `p`, `d_bias[o] = Σ dz[·][o]`; each output channel on one
+/// thread, summed in one fixed order.
 #[allow(clippy::too_many_arguments)]
-pub fn weight_grad<F: Float>(
+pub fn weight_grad<F: Float, A: Activation>(
     g: &ConvGeometry,
     (hp, wp): (usize, usize),
     xs: &[F],
     taps: &[usize],
-    dz: &[F],
+    (dy, y): (&[F], &[F]),
     d_weight: &mut [F],
     d_bias: &mut [F],
     wide: &mut Vec<F>,
@@ -171,12 +173,18 @@ pub fn weight_grad<F: Float>(
                     d_weight.fill(F::zero());
                     let mut bias = F::zero();
                     dz_wide.fill(F::zero());
-                    for (x, dz) in xs.chunks_exact(in_len).zip(dz.chunks_exact(out_len)) {
-                        let dz = &dz[o * positions..][..positions];
-                        bias += super::sum_lanes(dz);
-                        for (row, dz) in dz.chunks_exact(g.w_out).enumerate() {
-                            dz_wide[row * wp..][..g.w_out].copy_from_slice(dz);
+                    for (b, x) in xs.chunks_exact(in_len).enumerate() {
+                        let channel =
+                            b * out_len + o * positions..b * out_len + (o + 1) * positions;
+                        let dy = &dy[channel.clone()];
+                        for (row, dy) in dy.chunks_exact(g.w_out).enumerate() {
+                            let dz = &mut dz_wide[row * wp..][..g.w_out];
+                            dz.copy_from_slice(dy);
+                            if A::KIND != ActivationKind::Linear {
+                                A::backward(&y[channel.start + row * g.w_out..][..g.w_out], dz);
+                            }
                         }
+                        bias += super::sum_lanes(dz_wide);
                         for (w, &tap) in d_weight.iter_mut().zip(taps) {
                             *w += dot(dz_wide, &x[tap..][..len]);
                         }

@@ -125,6 +125,33 @@ impl<
             w_out: W_OUT,
         }
     }
+
+    /// Backward from the gradient at the outputs of activation `D` (`Linear`:
+    /// the gradient before the activation).
+    fn backward_through<const H: usize, const W: usize, D: Activation>(
+        &self,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        y: &Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
+        scratch: &mut ConvScratch<F>,
+        dy: &Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
+        dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
+        grads: &mut Conv2DGrads<C_IN, C_OUT, K, F>,
+    ) {
+        let dx = dx.map(|dx| {
+            dx.resize(x.len());
+            dx.as_mut_slice()
+        });
+        conv2d_backward::<F, D>(
+            &Self::geometry::<H, W>(),
+            x.as_slice(),
+            &self.weight,
+            (dy.as_slice(), y.as_slice()),
+            &mut grads.weight,
+            &mut grads.bias,
+            dx,
+            scratch,
+        );
+    }
 }
 
 impl<
@@ -209,7 +236,8 @@ impl<
         );
     }
 
-    // dy -> dz = dy * act'(y), then as backward_preactivation
+    // dy -> dz = dy * act'(y), applied inside the kernel's own passes over
+    // dy (a softmax, which needs whole samples, first)
     fn backward(
         &self,
         x: &Batch<Rank3<C_IN, H, W>, F>,
@@ -219,36 +247,26 @@ impl<
         dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
         grads: &mut Self::Grads,
     ) {
-        let len = C_OUT * H_OUT * W_OUT;
-        for (y, dy) in y.samples().zip(dy.as_mut_slice().chunks_exact_mut(len)) {
-            A::backward(y, dy);
+        if A::KIND == ActivationKind::Softmax {
+            let len = C_OUT * H_OUT * W_OUT;
+            for (y, dy) in y.samples().zip(dy.as_mut_slice().chunks_exact_mut(len)) {
+                A::backward(y, dy);
+            }
+            return self.backward_preactivation(x, y, scratch, dy, dx, grads);
         }
-        self.backward_preactivation(x, y, scratch, dy, dx, grads);
+        self.backward_through::<H, W, A>(x, y, scratch, dy, dx, grads);
     }
 
     // dz: [B, C_OUT, H_OUT, W_OUT] -> dW: [C_OUT, C_IN, K, K], db: [C_OUT], dx: [B, C_IN, H, W]
     fn backward_preactivation(
         &self,
         x: &Batch<Rank3<C_IN, H, W>, F>,
-        _y: &Batch<Self::Output, F>,
+        y: &Batch<Self::Output, F>,
         scratch: &mut ConvScratch<F>,
         dz: &mut Batch<Self::Output, F>,
         dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
         grads: &mut Self::Grads,
     ) {
-        let dx = dx.map(|dx| {
-            dx.resize(x.len());
-            dx.as_mut_slice()
-        });
-        conv2d_backward(
-            &Self::geometry::<H, W>(),
-            x.as_slice(),
-            &self.weight,
-            dz.as_slice(),
-            &mut grads.weight,
-            &mut grads.bias,
-            dx,
-            scratch,
-        );
+        self.backward_through::<H, W, Linear>(x, y, scratch, dz, dx, grads);
     }
 }
