@@ -106,15 +106,8 @@ fn fold<F: Float>(g: &ConvGeometry, d_cols: &[F], kernel_offsets: &[usize], dxs:
 /// A convolution's scratch, sized once per batch size and reused.
 #[derive(Clone, Debug, Default)]
 pub struct ConvScratch<F> {
-    /// The batch with its zero padding, `[B, C_IN, H', W']`, when the
-    /// convolution pads ('same'); empty otherwise.
-    pub padded: Vec<F>,
-    /// Where row `r = (c·K + ki)·K + kj` of the unfolded batch starts in
-    /// the (padded) batch: `(c·H' + ki)·W' + kj`.
-    pub kernel_offsets: Vec<usize>,
-    /// Where column `j = b·P + oh·W_OUT + ow` of the unfolded batch starts
-    /// in the (padded) batch: `b·C_IN·H'·W' + oh·stride·W' + ow·stride`.
-    pub position_offsets: Vec<usize>,
+    /// The forward pass's batch, unfolded (kept for backward).
+    pub unfolding: Unfolding<F>,
     /// The product before it is laid out per sample, or the output
     /// gradient gathered for the products of backward: `[C_OUT, B·P]`.
     pub wide: Vec<F>,
@@ -124,7 +117,22 @@ pub struct ConvScratch<F> {
     pub padded_grad: Vec<F>,
 }
 
-impl<F: Float> ConvScratch<F> {
+/// A batch unfolded in place: the offsets of the unfolded matrix's rows and
+/// columns in the batch, or in its zero-padded copy.
+#[derive(Clone, Debug, Default)]
+pub struct Unfolding<F> {
+    /// The batch with its zero padding, `[B, C_IN, H', W']`, when the
+    /// convolution pads ('same'); empty otherwise.
+    pub padded: Vec<F>,
+    /// Where row `r = (c·K + ki)·K + kj` of the unfolded batch starts in
+    /// the (padded) batch: `(c·H' + ki)·W' + kj`.
+    pub kernel_offsets: Vec<usize>,
+    /// Where column `j = b·P + oh·W_OUT + ow` of the unfolded batch starts
+    /// in the (padded) batch: `b·C_IN·H'·W' + oh·stride·W' + ow·stride`.
+    pub position_offsets: Vec<usize>,
+}
+
+impl<F: Float> Unfolding<F> {
     /// Pads the batch `x` if the convolution pads, and writes the offsets
     /// of its unfolding.
     fn unfold(&mut self, g: &ConvGeometry, x: &[F]) {
@@ -165,14 +173,18 @@ impl<F: Float> ConvScratch<F> {
         }
     }
 
-    /// The unfolded batch `cols[C_IN·K·K, B·P]` (or its transpose), read
-    /// from `x` or its padded copy.
-    fn cols<'a>(&'a self, x: &'a [F], transposed: bool) -> Gather<'a, F> {
-        let data = if self.padded.is_empty() {
+    /// What the offsets point into: the batch `x`, or its padded copy.
+    fn data<'a>(&'a self, x: &'a [F]) -> &'a [F] {
+        if self.padded.is_empty() {
             x
         } else {
             &self.padded
-        };
+        }
+    }
+
+    /// The unfolded batch `cols[C_IN·K·K, B·P]` (or its transpose).
+    fn cols<'a>(&'a self, x: &'a [F], transposed: bool) -> Gather<'a, F> {
+        let data = self.data(x);
         let (rows, cols) = (&self.kernel_offsets, &self.position_offsets);
         let (row_offsets, col_offsets) = if transposed {
             (cols, rows)
@@ -202,19 +214,15 @@ pub fn conv2d_forward<F: Float, A: Activation>(
     let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
     let batch = x.len() / in_len.max(1);
     let ld = batch * positions;
-    scratch.unfold(g, x);
+    let unfolding = &mut scratch.unfolding;
+    unfolding.unfold(g, x);
     if conv_direct::takes(g) {
-        let xs = if scratch.padded.is_empty() {
-            x
-        } else {
-            &scratch.padded
-        };
-        let (taps, wide) = (&scratch.kernel_offsets, &mut scratch.wide);
+        let (xs, taps) = (unfolding.data(x), &unfolding.kernel_offsets);
+        let wide = &mut scratch.wide;
         conv_direct::forward::<F, A>(g, g.padded_size(), xs, taps, weight, bias, y, wide);
         return;
     }
-    let mut wide = std::mem::take(&mut scratch.wide);
-    wide.resize(g.c_out * ld, F::zero());
+    scratch.wide.resize(g.c_out * ld, F::zero());
     // wide[C_OUT, B·P] = weight[C_OUT, CKK] · cols[CKK, B·P]
     let shape = GemmShape {
         m: g.c_out,
@@ -224,9 +232,14 @@ pub fn conv2d_forward<F: Float, A: Activation>(
         b_transposed: false,
         accumulate: false,
     };
-    let cols = scratch.cols(x, false);
-    F::gemm_gathered(shape, weight, cols, &mut wide, &|_, _, _: &mut [F]| {});
-    scratch.wide = wide;
+    let cols = scratch.unfolding.cols(x, false);
+    F::gemm_gathered(
+        shape,
+        weight,
+        cols,
+        &mut scratch.wide,
+        &|_, _, _: &mut [F]| {},
+    );
     // y[b, o, ·] = act(wide[o, b·P..(b + 1)·P] + bias[o])
     let wide = &scratch.wide;
     let out_len = g.c_out * positions;
@@ -287,8 +300,9 @@ fn gather_output_grad<F: Float, A: Activation>(
 /// Backward from `dy` = dL/dy `[B, C_OUT, H_OUT, W_OUT]` at the outputs
 /// `y` of an elementwise activation `A` (whose derivative is applied on the
 /// way, in the passes below; with `Linear`, `dy` is dL/d(pre-activation)
-/// and `y` is not read), with the `scratch` of the forward pass: writes
-/// `d_weight`, `d_bias`, and `dx` when asked.
+/// and `y` is not read), with the `scratch` of the forward pass on the
+/// same `x` (its unfolding is reused): writes `d_weight`, `d_bias`, and
+/// `dx` when asked.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward<F: Float, A: Activation>(
     g: &ConvGeometry,
@@ -304,15 +318,10 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     let out_len = g.c_out * positions;
     let batch = dy.len() / out_len.max(1);
     let ld = batch * positions;
-    scratch.unfold(g, x);
     let nothing = |_: usize, _: usize, _: &mut [F]| {};
+    let unfolding = &scratch.unfolding;
     if conv_direct::takes(g) {
-        let xs = if scratch.padded.is_empty() {
-            x
-        } else {
-            &scratch.padded
-        };
-        let taps = &scratch.kernel_offsets;
+        let (xs, taps) = (unfolding.data(x), &unfolding.kernel_offsets);
         let wide = &mut scratch.wide;
         let grad = (dy, y);
         conv_direct::weight_grad::<F, A>(
@@ -339,7 +348,7 @@ pub fn conv2d_backward<F: Float, A: Activation>(
             b_transposed: false,
             accumulate: false,
         };
-        let cols_transposed = scratch.cols(x, true);
+        let cols_transposed = unfolding.cols(x, true);
         F::gemm_gathered(
             weight_grad,
             &scratch.wide,
@@ -370,7 +379,7 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     );
     let (hp, wp) = g.padded_size();
     if (hp, wp) == (g.h, g.w) {
-        fold(g, &scratch.d_cols, &scratch.kernel_offsets, dx);
+        fold(g, &scratch.d_cols, &unfolding.kernel_offsets, dx);
         return;
     }
     // Fold onto the padded batch, then keep its inside.
@@ -381,7 +390,7 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     fold(
         g,
         &scratch.d_cols,
-        &scratch.kernel_offsets,
+        &unfolding.kernel_offsets,
         &mut scratch.padded_grad,
     );
     let planes = scratch.padded_grad.chunks_exact(hp * wp);

@@ -13,7 +13,7 @@ mod pool;
 pub mod reference;
 mod rows;
 
-pub use conv::{ConvGeometry, ConvScratch, conv2d_backward, conv2d_forward};
+pub use conv::{ConvGeometry, ConvScratch, Unfolding, conv2d_backward, conv2d_forward};
 pub use dense::{dense_backward, dense_forward};
 pub use elementwise::{Parts, for_each_part, vectorized};
 pub use gemm::{Epilogue, Gather, Isa, MatRef, NoEpilogue, Operand, sgemm, sgemm_on};
