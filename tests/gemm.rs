@@ -315,3 +315,51 @@ fn gathered_operands_match_the_reference_on_every_path() {
         }
     }
 }
+
+/// Operands stored with rows (or columns) longer than the product reads:
+/// blocks of a larger matrix, whose packs (transposing ones among them)
+/// must follow the strides, not the widths.
+#[test]
+fn operands_inside_larger_matrices_match_the_reference_on_every_path() {
+    let mut rng = StdRng::seed_from_u64(7);
+    for &(m, n, k) in &[(6, 16, 8), (13, 41, 23), (48, 64, 400), (7, 9, 3)] {
+        let pad = 5;
+        for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+            // A block of a matrix with `pad` extra values per stored line.
+            let (a_lines, a_len) = if a_t { (k, m) } else { (m, k) };
+            let (b_lines, b_len) = if b_t { (n, k) } else { (k, n) };
+            let a_big = random(a_lines * (a_len + pad), &mut rng);
+            let b_big = random(b_lines * (b_len + pad), &mut rng);
+            let tight = |big: &[f32], lines: usize, len: usize| -> Vec<f32> {
+                big.chunks_exact(len + pad)
+                    .take(lines)
+                    .flat_map(|line| line[..len].to_vec())
+                    .collect()
+            };
+            let (a, b) = (tight(&a_big, a_lines, a_len), tight(&b_big, b_lines, b_len));
+            let shape = GemmShape {
+                m,
+                n,
+                k,
+                a_transposed: a_t,
+                b_transposed: b_t,
+                accumulate: false,
+            };
+            let mut want = vec![0.0; m * n];
+            reference::gemm(shape, &a, &b, &mut want);
+            let stored = |data, lines_are_rows: bool, len: usize| MatRef {
+                data,
+                row_stride: if lines_are_rows { len + pad } else { 1 },
+                col_stride: if lines_are_rows { 1 } else { len + pad },
+            };
+            let ar = stored(&a_big[..], !a_t, a_len);
+            let br = stored(&b_big[..], !b_t, b_len);
+            for isa in Isa::available() {
+                let mut got = vec![f32::NAN; m * n];
+                sgemm_on(isa, m, n, k, ar, br, &mut got, false, &NoEpilogue);
+                let what = format!("{m}x{n}x{k} a_t={a_t} b_t={b_t} strided {isa:?}");
+                assert_close(&what, &got, &want, k);
+            }
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod isa;
 mod microkernel;
 mod operand;
 mod pack;
+mod transpose;
 
 pub use isa::Isa;
 pub use operand::{Gather, MatRef, Operand};

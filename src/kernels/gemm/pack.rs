@@ -2,7 +2,7 @@
 //! streams it, zero-padded to whole slivers.
 
 use super::microkernel::MicroKernel;
-use super::{Gather, MatRef, Operand};
+use super::{Gather, MatRef, Operand, transpose};
 use crate::kernels::copy_short;
 
 /// Packs rows `row0..row0 + mc`, columns `pc..pc + kc` of A into slivers of
@@ -44,31 +44,46 @@ fn pack_a_strided<K: MicroKernel>(
         .take(mc.div_ceil(K::MR))
         .enumerate()
     {
+        let first = row0 + s * K::MR;
         let rows = K::MR.min(mc - s * K::MR);
+        if a.row_stride == 1 {
+            // A is stored transposed: column p of the block is contiguous.
+            for p in 0..kc {
+                let column = &a.data[(pc + p) * a.col_stride + first..];
+                let dst = &mut sliver[p * K::MR..][..K::MR];
+                if rows == K::MR {
+                    // A constant length: a few moves, not a library call.
+                    dst.copy_from_slice(&column[..K::MR]);
+                } else {
+                    dst[..rows].copy_from_slice(&column[..rows]);
+                    dst[rows..].fill(0.0);
+                }
+            }
+            continue;
+        }
+        // A stored by rows: each row runs across the sliver's groups.
+        if K::TRANSPOSING_PACKS
+            && rows == K::MR
+            && a.col_stride == 1
+            && transpose::lines_to_groups(
+                K::MR,
+                (&a.data[first * a.row_stride + pc..], a.row_stride),
+                (sliver, K::MR),
+                kc,
+            )
+        {
+            continue;
+        }
         for i in 0..K::MR {
             if i >= rows {
                 (0..kc).for_each(|p| sliver[p * K::MR + i] = 0.0);
-                continue;
-            }
-            let row = row0 + s * K::MR + i;
-            if a.row_stride == 1 {
-                // A is stored transposed: handled below, a whole column at a time.
-                break;
             } else if a.col_stride == 1 {
-                let values = &a.data[row * a.row_stride + pc..][..kc];
+                let values = &a.data[(first + i) * a.row_stride + pc..][..kc];
                 for (p, &v) in values.iter().enumerate() {
                     sliver[p * K::MR + i] = v;
                 }
             } else {
-                (0..kc).for_each(|p| sliver[p * K::MR + i] = a.at(row, pc + p));
-            }
-        }
-        if a.row_stride == 1 {
-            // Column p of the block is contiguous: copy it whole.
-            let first = row0 + s * K::MR;
-            for (p, dst) in sliver.chunks_exact_mut(K::MR).enumerate() {
-                dst[..rows].copy_from_slice(&a.data[(pc + p) * a.col_stride + first..][..rows]);
-                dst[rows..].fill(0.0);
+                (0..kc).for_each(|p| sliver[p * K::MR + i] = a.at(first + i, pc + p));
             }
         }
     }
@@ -150,8 +165,22 @@ fn pack_b_strided<K: MicroKernel>(
         let col0 = jc + s * K::NR;
         let cols = K::NR.min(nc - s * K::NR);
         if b.row_stride == 1 {
-            // B is stored transposed: each column is contiguous in p.
-            for j in 0..K::NR {
+            // B is stored transposed: each column is contiguous in p, and
+            // runs across the sliver's rows: whole groups of eight columns
+            // by in-register transposes, the rest one value at a time.
+            let mut done = 0;
+            while K::TRANSPOSING_PACKS
+                && done + 8 <= cols
+                && transpose::lines_to_groups(
+                    8,
+                    (&b.data[(col0 + done) * b.col_stride + pc..], b.col_stride),
+                    (&mut sliver[done..], K::NR),
+                    kc,
+                )
+            {
+                done += 8;
+            }
+            for j in done..K::NR {
                 if j < cols {
                     let column = &b.data[(col0 + j) * b.col_stride + pc..][..kc];
                     for (p, &v) in column.iter().enumerate() {
