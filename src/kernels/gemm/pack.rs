@@ -39,6 +39,25 @@ fn pack_a_strided<K: MicroKernel>(
     kc: usize,
     out: &mut [f32],
 ) {
+    if a.row_stride == 1 {
+        // A is stored transposed: the block's values at depth p lie side by
+        // side. Read them in order and deal them out to the slivers.
+        let whole = mc / K::MR;
+        for p in 0..kc {
+            let line = &a.data[(pc + p) * a.col_stride + row0..][..mc];
+            for s in 0..whole {
+                // Constant lengths: a few moves, not a library call.
+                out[(s * kc + p) * K::MR..][..K::MR].copy_from_slice(&line[s * K::MR..][..K::MR]);
+            }
+            let rest = &line[whole * K::MR..];
+            if !rest.is_empty() {
+                let dst = &mut out[(whole * kc + p) * K::MR..][..K::MR];
+                dst[..rest.len()].copy_from_slice(rest);
+                dst[rest.len()..].fill(0.0);
+            }
+        }
+        return;
+    }
     for (s, sliver) in out
         .chunks_exact_mut(K::MR * kc)
         .take(mc.div_ceil(K::MR))
@@ -46,21 +65,6 @@ fn pack_a_strided<K: MicroKernel>(
     {
         let first = row0 + s * K::MR;
         let rows = K::MR.min(mc - s * K::MR);
-        if a.row_stride == 1 {
-            // A is stored transposed: column p of the block is contiguous.
-            for p in 0..kc {
-                let column = &a.data[(pc + p) * a.col_stride + first..];
-                let dst = &mut sliver[p * K::MR..][..K::MR];
-                if rows == K::MR {
-                    // A constant length: a few moves, not a library call.
-                    dst.copy_from_slice(&column[..K::MR]);
-                } else {
-                    dst[..rows].copy_from_slice(&column[..rows]);
-                    dst[rows..].fill(0.0);
-                }
-            }
-            continue;
-        }
         // A stored by rows: each row runs across the sliver's groups.
         if K::TRANSPOSING_PACKS
             && rows == K::MR
