@@ -94,12 +94,12 @@ impl Product<'_> {
         // the operand along it. The other operand, when small, is packed
         // once and shared, and the product is cut into several parts per
         // thread: work stealing then hands a busy core fewer of them.
-        // Parts are whole multiples of every micro-kernel's tile.
+        // Parts are whole multiples of the micro-kernel's tile.
         let split_columns = n >= m;
         let (len, unit, other_packed) = if split_columns {
-            (n, 32, m.div_ceil(K::MR) * K::MR * k)
+            (n, K::NR, m.div_ceil(K::MR) * K::MR * k)
         } else {
-            (m, 24, n.div_ceil(K::NR) * K::NR * k)
+            (m, K::MR, n.div_ceil(K::NR) * K::NR * k)
         };
         let share = other_packed <= SHARED_PACK;
         let wanted = if share {
