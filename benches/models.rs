@@ -4,6 +4,7 @@
 //! `cargo bench --bench models`
 
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keelnet::prelude::*;
@@ -33,10 +34,24 @@ fn one_hot(len: usize) -> Batch<Rank1<10>> {
         .expect("digits")
 }
 
+/// Times `iters` calls of `f` on a thread of rayon's pool, where `fit`
+/// runs its steps: the kernels' parallel parts are then shared out from
+/// inside the pool, not handed to it from outside (and waited for asleep)
+/// at every call.
+fn timed_on_pool(iters: u64, mut f: impl FnMut() + Send) -> Duration {
+    rayon::scope(|_| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        start.elapsed()
+    })
+}
+
 /// One optimization step (forward, loss, backward, Adam) at the reference batch size.
 fn train_step<N>(c: &mut Criterion, name: &str, network: N, batch: usize)
 where
-    N: Layer<Rank3<1, 28, 28>, f32, Output = Rank1<10>>,
+    N: Layer<Rank3<1, 28, 28>, f32, Output = Rank1<10>> + Send,
 {
     let (x, y) = (images::<Rank3<1, 28, 28>>(batch), one_hot(batch));
     let all: Vec<usize> = (0..batch).collect();
@@ -45,10 +60,12 @@ where
     let mut model = Model::compile(network, Adam::default(), CategoricalCrossentropy);
     let mut ctx = TrainContext::new(0);
     c.bench_function(&format!("train_step/{name}_batch{batch}"), |b| {
-        b.iter(|| {
-            model
-                .train_on_batch::<Batch<Rank1<10>>>(black_box(&x), &targets, &mut ctx)
-                .expect("finite loss")
+        b.iter_custom(|iters| {
+            timed_on_pool(iters, || {
+                model
+                    .train_on_batch::<Batch<Rank1<10>>>(black_box(&x), &targets, &mut ctx)
+                    .expect("finite loss");
+            })
         })
     });
 }
@@ -70,21 +87,27 @@ where
 fn conv_layer<L, I>(c: &mut Criterion, name: &str, layer: &L, input_grad: bool)
 where
     I: Shape,
-    L: Layer<I, f32>,
+    L: Layer<I, f32> + Sync,
 {
     let x = images::<I>(64);
     let (mut y, mut cache) = (Batch::new(), L::Cache::default());
     let mut ctx = TrainContext::new(0);
     c.bench_function(&format!("conv/{name}/forward"), |b| {
-        b.iter(|| layer.forward_train(black_box(&x), &mut y, &mut cache, &mut ctx))
+        b.iter_custom(|iters| {
+            timed_on_pool(iters, || {
+                layer.forward_train(black_box(&x), &mut y, &mut cache, &mut ctx)
+            })
+        })
     });
     layer.forward_train(&x, &mut y, &mut cache, &mut ctx);
     let (mut dy, mut dx, mut grads) = (y.clone(), Batch::new(), L::Grads::default());
     c.bench_function(&format!("conv/{name}/backward"), |b| {
-        b.iter(|| {
-            dy.copy_from(&y);
-            let dx = input_grad.then_some(&mut dx);
-            layer.backward(&x, &y, &mut cache, &mut dy, dx, &mut grads)
+        b.iter_custom(|iters| {
+            timed_on_pool(iters, || {
+                dy.copy_from(&y);
+                let dx = input_grad.then_some(&mut dx);
+                layer.backward(&x, &y, &mut cache, &mut dy, dx, &mut grads)
+            })
         })
     });
 }
