@@ -177,3 +177,45 @@ fn long_tensors_update_with_every_optimizer() {
         assert_eq!(w.to_bits(), (w0 - 1e-3 * g / (s + 1e-7).sqrt()).to_bits());
     }
 }
+
+/// After one gradient and then none, every optimizer's state decays; where
+/// it would fall into the subnormal range (and stay there, slow to compute
+/// with) it becomes zero instead, and the weights stop moving.
+#[test]
+fn decaying_state_is_flushed_to_zero_rather_than_left_subnormal() {
+    fn subnormals(states: &[Vec<f32>]) -> usize {
+        states.iter().flatten().filter(|x| x.is_subnormal()).count()
+    }
+    fn zeros(states: &[Vec<f32>]) -> usize {
+        states.iter().flatten().filter(|&&x| x == 0.0).count()
+    }
+    let (mut layer, mut grads) = long_layer();
+    let mut adam: Adam = Adam::default();
+    let mut rmsprop: RmsProp = RmsProp::default();
+    let mut sgd: Sgd = Sgd::new(0.1).momentum(0.9);
+    for step in 0..2000 {
+        adam.step(&mut layer, &grads);
+        rmsprop.step(&mut layer, &grads);
+        sgd.step(&mut layer, &grads);
+        if step == 0 {
+            grads.weight.fill(0.0);
+        }
+    }
+    // Adam's first moment and the momentum decay by 0.9 a step (past 1e-38
+    // within 900 steps); RMSprop's mean square by 0.9 of g²; Adam's second
+    // moment only by 0.999, and is still normal here.
+    let nonzero_grads = 120_000 - 120;
+    for (what, states) in [
+        ("adam m", &adam.m),
+        ("rmsprop", &rmsprop.mean_square),
+        ("sgd momentum", &sgd.velocity),
+    ] {
+        assert_eq!(subnormals(states), 0, "{what}");
+        assert!(zeros(states) >= nonzero_grads, "{what}: {}", zeros(states));
+    }
+    assert_eq!(subnormals(&adam.v), 0);
+    let before = layer.weight.clone();
+    adam.step(&mut layer, &grads);
+    sgd.step(&mut layer, &grads);
+    assert_eq!(layer.weight, before);
+}

@@ -1,6 +1,6 @@
 //! Adam, bias-corrected, with Keras' defaults.
 
-use super::{Optimizer, decay_for, slot_state};
+use super::{Optimizer, decay_for, flush_subnormal, slot_state};
 use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
@@ -94,8 +94,8 @@ impl<F: Float> Optimizer<F> for Adam<F> {
                 // Indexed over slices of one length: the compiler vectorizes it.
                 for i in 0..len {
                     let g = grad[i] + decay * param[i];
-                    m[i] = b1 * m[i] + (one - b1) * g;
-                    v[i] = b2 * v[i] + (one - b2) * g * g;
+                    m[i] = flush_subnormal(b1 * m[i] + (one - b1) * g);
+                    v[i] = flush_subnormal(b2 * v[i] + (one - b2) * g * g);
                     param[i] -= alpha * m[i] / (v[i].sqrt() + eps);
                 }
             },

@@ -1,6 +1,6 @@
 //! RMSprop with Keras' defaults.
 
-use super::{Optimizer, decay_for, slot_state};
+use super::{Optimizer, decay_for, flush_subnormal, slot_state};
 use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
@@ -73,7 +73,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             |(param, grad, mean_square): (&mut [F], &[F], &mut [F])| {
                 for ((w, &g), s) in param.iter_mut().zip(grad).zip(mean_square) {
                     let g = g + decay * *w;
-                    *s = rho * *s + (one - rho) * g * g;
+                    *s = flush_subnormal(rho * *s + (one - rho) * g * g);
                     *w -= lr * g / (*s + eps).sqrt();
                 }
             },

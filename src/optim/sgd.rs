@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum and Nesterov momentum.
 
-use super::{Optimizer, decay_for, slot_state};
+use super::{Optimizer, decay_for, flush_subnormal, slot_state};
 use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
@@ -89,7 +89,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             |(param, grad, velocity): (&mut [F], &[F], &mut [F])| {
                 for ((w, &g), v) in param.iter_mut().zip(grad).zip(velocity) {
                     let g = g + decay * *w;
-                    *v = mu * *v - lr * g;
+                    *v = flush_subnormal(mu * *v - lr * g);
                     *w += if nesterov { mu * *v - lr * g } else { *v };
                 }
             },
