@@ -1,5 +1,5 @@
 //! The reference models: one training step, single-image inference, and
-//! each convolution of the CNN forward and backward.
+//! each convolution and pooling of the CNN forward and backward.
 //!
 //! `cargo bench --bench models`
 
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use keelnet::prelude::*;
 use keelnet::train::{Model, Targets};
-use keelnet::{CategoricalCrossentropy, Conv2D};
+use keelnet::{CategoricalCrossentropy, Conv2D, MaxPool};
 
 network! {
     /// The reference MLP.
@@ -82,9 +82,10 @@ where
     });
 }
 
-/// Forward and backward of one convolution of the CNN at batch 64; the
-/// input gradient only where the network needs it (not for the first layer).
-fn conv_layer<L, I>(c: &mut Criterion, name: &str, layer: &L, input_grad: bool)
+/// Forward and backward of one layer of the CNN at batch 64 (a convolution
+/// or a pooling); the input gradient only where the network needs it (not
+/// for the first layer).
+fn cnn_layer<L, I>(c: &mut Criterion, name: &str, layer: &L, input_grad: bool)
 where
     I: Shape,
     L: Layer<I, f32> + Sync,
@@ -92,7 +93,7 @@ where
     let x = images::<I>(64);
     let (mut y, mut cache) = (Batch::new(), L::Cache::default());
     let mut ctx = TrainContext::new(0);
-    c.bench_function(&format!("conv/{name}/forward"), |b| {
+    c.bench_function(&format!("{name}/forward"), |b| {
         b.iter_custom(|iters| {
             timed_on_pool(iters, || {
                 layer.forward_train(black_box(&x), &mut y, &mut cache, &mut ctx)
@@ -101,7 +102,7 @@ where
     });
     layer.forward_train(&x, &mut y, &mut cache, &mut ctx);
     let (mut dy, mut dx, mut grads) = (y.clone(), Batch::new(), L::Grads::default());
-    c.bench_function(&format!("conv/{name}/backward"), |b| {
+    c.bench_function(&format!("{name}/backward"), |b| {
         b.iter_custom(|iters| {
             timed_on_pool(iters, || {
                 dy.copy_from(&y);
@@ -118,22 +119,34 @@ fn models(c: &mut Criterion) {
     inference(c, "mlp", &MnistMlp::new(0));
     inference(c, "cnn", &MnistCnn::new(0));
     let rng = &mut <keelnet::rand::rngs::StdRng as keelnet::rand::SeedableRng>::seed_from_u64(0);
-    conv_layer::<_, Rank3<1, 28, 28>>(
+    cnn_layer::<_, Rank3<1, 28, 28>>(
         c,
-        "conv2d_1_1x28x28_to_32x26x26",
+        "conv/conv2d_1_1x28x28_to_32x26x26",
         &Conv2D::<1, 32, 3, 1, 26, 26, ReLU>::new(rng),
         false,
     );
-    conv_layer::<_, Rank3<32, 13, 13>>(
+    cnn_layer::<_, Rank3<32, 13, 13>>(
         c,
-        "conv2d_2_32x13x13_to_64x11x11",
+        "conv/conv2d_2_32x13x13_to_64x11x11",
         &Conv2D::<32, 64, 3, 1, 11, 11, ReLU>::new(rng),
         true,
     );
-    conv_layer::<_, Rank3<64, 5, 5>>(
+    cnn_layer::<_, Rank3<64, 5, 5>>(
         c,
-        "conv2d_3_64x5x5_to_64x3x3",
+        "conv/conv2d_3_64x5x5_to_64x3x3",
         &Conv2D::<64, 64, 3, 1, 3, 3, ReLU>::new(rng),
+        true,
+    );
+    cnn_layer::<_, Rank3<32, 26, 26>>(
+        c,
+        "pool/max_pool_1_32x26x26_to_32x13x13",
+        &MaxPool::<2, 13, 13>,
+        true,
+    );
+    cnn_layer::<_, Rank3<64, 11, 11>>(
+        c,
+        "pool/max_pool_2_64x11x11_to_64x5x5",
+        &MaxPool::<2, 5, 5>,
         true,
     );
 }

@@ -80,6 +80,58 @@ fn max_pool_drops_the_rows_that_do_not_fill_a_window() {
     assert_eq!((y, argmax), ([5.0], [1]));
 }
 
+/// Window maxima by direct loops: the first of equal values wins.
+fn direct_max_pool((c, h, w): (usize, usize, usize), p: usize, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let (mut y, mut argmax) = (Vec::new(), Vec::new());
+    for ch in 0..c {
+        for oh in 0..h / p {
+            for ow in 0..w / p {
+                let mut best = (f32::NEG_INFINITY, 0);
+                for i in 0..p {
+                    for j in 0..p {
+                        let at = (ch * h + oh * p + i) * w + ow * p + j;
+                        if x[at] > best.0 {
+                            best = (x[at], at as u32);
+                        }
+                    }
+                }
+                y.push(best.0);
+                argmax.push(best.1);
+            }
+        }
+    }
+    (y, argmax)
+}
+
+#[test]
+fn max_pool_matches_direct_loops_with_ties_and_odd_sizes() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for &(c, h, w, p) in &[
+        (1, 2, 2, 2),
+        (3, 26, 26, 2),
+        (5, 11, 11, 2),
+        (2, 7, 37, 2),
+        (4, 9, 10, 3),
+    ] {
+        let batch = 3;
+        let in_len = c * h * w;
+        // Few distinct values: many ties, which the first of must win.
+        let x: Vec<f32> = (0..batch * in_len)
+            .map(|_| rng.random_range(0..4) as f32)
+            .collect();
+        let out_len = c * (h / p) * (w / p);
+        let (mut y, mut argmax) = (vec![0.0; batch * out_len], vec![0; batch * out_len]);
+        max_pool_forward((c, h, w), p, &x, &mut y, &mut argmax);
+        for b in 0..batch {
+            let (want_y, want_at) = direct_max_pool((c, h, w), p, &x[b * in_len..][..in_len]);
+            let what = format!("{c}x{h}x{w}, P = {p}, sample {b}");
+            assert_eq!(&y[b * out_len..][..out_len], &want_y[..], "{what}");
+            assert_eq!(&argmax[b * out_len..][..out_len], &want_at[..], "{what}");
+        }
+    }
+}
+
 #[test]
 fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
     use keelnet::kernels::conv2d_backward;

@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use super::vectorized;
 use crate::Float;
 
 /// `y[C, H/P, W/P]` = window maxima of `x[C, H, W]` for each sample; `argmax`
@@ -23,6 +24,13 @@ pub fn max_pool_forward<F: Float>(
     samples
         .zip(argmax.par_chunks_exact_mut(out_len))
         .for_each(|((x, y), argmax)| {
+            if p == 2 {
+                vectorized(
+                    #[inline(always)]
+                    || max_pool_2_sample((c, h, w), x, y, argmax),
+                );
+                return;
+            }
             for ch in 0..c {
                 let channel = &x[ch * h * w..][..h * w];
                 let y = &mut y[ch * h_out * w_out..][..h_out * w_out];
@@ -48,6 +56,45 @@ pub fn max_pool_forward<F: Float>(
                 }
             }
         });
+}
+
+/// [`max_pool_forward`] of one sample with 2×2 windows, the common case:
+/// each window as two pairs, compared without branches, so that a row of
+/// windows vectorizes. The same maxima and indices as the general loop
+/// (the first of equal values), but where a window holds a NaN.
+#[inline(always)]
+fn max_pool_2_sample<F: Float>(
+    (c, h, w): (usize, usize, usize),
+    x: &[F],
+    y: &mut [F],
+    argmax: &mut [u32],
+) {
+    let (h_out, w_out) = (h / 2, w / 2);
+    let rows = y
+        .chunks_exact_mut(w_out)
+        .zip(argmax.chunks_exact_mut(w_out));
+    for (row, (y, argmax)) in rows.enumerate().take(c * h_out) {
+        let (ch, oh) = (row / h_out, row % h_out);
+        let start = ch * h * w + 2 * oh * w;
+        let top = &x[start..][..2 * w_out];
+        let bottom = &x[start + w..][..2 * w_out];
+        let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+        let below = w as u32;
+        for (ow, ((y, at), (top, bottom))) in y.iter_mut().zip(argmax).zip(pairs).enumerate() {
+            let top_right = top[1] > top[0];
+            let top_best = if top_right { top[1] } else { top[0] };
+            let bottom_right = bottom[1] > bottom[0];
+            let bottom_best = if bottom_right { bottom[1] } else { bottom[0] };
+            let lower = bottom_best > top_best;
+            *y = if lower { bottom_best } else { top_best };
+            let offset = if lower {
+                below + u32::from(bottom_right)
+            } else {
+                u32::from(top_right)
+            };
+            *at = (start + 2 * ow) as u32 + offset;
+        }
+    }
 }
 
 /// The larger of `(best, index)` and `(value, at)`, the first on ties, with
