@@ -7,9 +7,10 @@ pub trait MicroKernel {
     const MR: usize;
     /// Columns of a tile.
     const NR: usize;
-    /// Whether its operands may be packed with AVX2 transposes (where the
-    /// CPU runs them): the kernels of x86-64's vector instruction sets.
-    const TRANSPOSING_PACKS: bool = false;
+    /// Whether its operands may be packed with AVX2 transposes and gathers
+    /// (where the CPU runs them): the kernels of x86-64's vector
+    /// instruction sets, not the portable one.
+    const SIMD_PACKS: bool = false;
 
     /// `C (+)= A·B` for one `MR×NR` tile; row `p` of B's sliver is the
     /// `NR` values at `b[p·ldb..]` (`ldb = NR` when packed, B's own row
@@ -87,7 +88,7 @@ pub struct Avx2;
 impl MicroKernel for Avx2 {
     const MR: usize = 6;
     const NR: usize = 16;
-    const TRANSPOSING_PACKS: bool = true;
+    const SIMD_PACKS: bool = true;
 
     unsafe fn run(
         kc: usize,
@@ -186,7 +187,7 @@ pub struct Avx512;
 impl MicroKernel for Avx512 {
     const MR: usize = 8;
     const NR: usize = 32;
-    const TRANSPOSING_PACKS: bool = true;
+    const SIMD_PACKS: bool = true;
 
     unsafe fn run(
         kc: usize,

@@ -13,7 +13,7 @@ mod isa;
 mod microkernel;
 mod operand;
 mod pack;
-mod transpose;
+mod simd_pack;
 
 pub use isa::Isa;
 pub use operand::{Gather, MatRef, Operand};

@@ -2,7 +2,7 @@
 //! streams it, zero-padded to whole slivers.
 
 use super::microkernel::MicroKernel;
-use super::{Gather, MatRef, Operand, transpose};
+use super::{Gather, MatRef, Operand, simd_pack};
 use crate::kernels::copy_short;
 
 /// Packs rows `row0..row0 + mc`, columns `pc..pc + kc` of A into slivers of
@@ -24,7 +24,7 @@ pub fn pack_a<K: MicroKernel>(
                 .enumerate()
             {
                 let rows = row0 + s * K::MR..(row0 + mc).min(row0 + (s + 1) * K::MR);
-                gather_sliver(a, rows, pc..pc + kc, K::MR, true, sliver);
+                gather_sliver(a, rows, pc..pc + kc, (K::MR, K::SIMD_PACKS), true, sliver);
             }
         }
     }
@@ -66,10 +66,10 @@ fn pack_a_strided<K: MicroKernel>(
         let first = row0 + s * K::MR;
         let rows = K::MR.min(mc - s * K::MR);
         // A stored by rows: each row runs across the sliver's groups.
-        if K::TRANSPOSING_PACKS
+        if K::SIMD_PACKS
             && rows == K::MR
             && a.col_stride == 1
-            && transpose::lines_to_groups(
+            && simd_pack::lines_to_groups(
                 K::MR,
                 (&a.data[first * a.row_stride + pc..], a.row_stride),
                 (sliver, K::MR),
@@ -112,7 +112,7 @@ pub fn pack_b<K: MicroKernel>(
                 .enumerate()
             {
                 let cols = jc + s * K::NR..(jc + nc).min(jc + (s + 1) * K::NR);
-                gather_sliver(b, pc..pc + kc, cols, K::NR, false, sliver);
+                gather_sliver(b, pc..pc + kc, cols, (K::NR, K::SIMD_PACKS), false, sliver);
             }
         }
     }
@@ -120,12 +120,13 @@ pub fn pack_b<K: MicroKernel>(
 
 /// One sliver of a gathered operand, `width` wide, zero-padded: for A
 /// (`across_rows`), the rows `rows` side by side for each depth in `cols`;
-/// for B, the columns `cols` side by side for each depth in `rows`.
+/// for B, the columns `cols` side by side for each depth in `rows`. With
+/// `simd`, whole slivers are gathered by AVX2 where it runs.
 fn gather_sliver(
     g: Gather<'_>,
     rows: std::ops::Range<usize>,
     cols: std::ops::Range<usize>,
-    width: usize,
+    (width, simd): (usize, bool),
     across_rows: bool,
     sliver: &mut [f32],
 ) {
@@ -136,6 +137,9 @@ fn gather_sliver(
         (&g.col_offsets[cols], &g.row_offsets[rows])
     };
     let contiguous = across.windows(2).all(|w| w[1] == w[0] + 1);
+    if simd && !contiguous && simd_pack::gather_groups(g.data, (along, across), width, sliver) {
+        return;
+    }
     for (&depth, dst) in along.iter().zip(sliver.chunks_exact_mut(width)) {
         if contiguous && !across.is_empty() {
             let start = depth + across[0];
@@ -173,9 +177,9 @@ fn pack_b_strided<K: MicroKernel>(
             // runs across the sliver's rows: whole groups of eight columns
             // by in-register transposes, the rest one value at a time.
             let mut done = 0;
-            while K::TRANSPOSING_PACKS
+            while K::SIMD_PACKS
                 && done + 8 <= cols
-                && transpose::lines_to_groups(
+                && simd_pack::lines_to_groups(
                     8,
                     (&b.data[(col0 + done) * b.col_stride + pc..], b.col_stride),
                     (&mut sliver[done..], K::NR),

@@ -1,8 +1,9 @@
-//! Transposing packs: blocks of 8×8 values transposed in registers, for the
-//! operands whose packed order runs across their stored order (A stored by
-//! rows, B stored by columns). A scalar copy of such a block writes each
-//! value to a different cache line; eight loads, 24 shuffles and eight
-//! stores do the same.
+//! AVX2 packs for the operands whose packed order runs across their stored
+//! order: blocks of 8×8 values transposed in registers (A stored by rows,
+//! B stored by columns), and gathered operands eight values per gather
+//! instruction. A scalar copy of such a block writes each value to a
+//! different cache line; eight loads, 24 shuffles and eight stores do the
+//! same.
 
 /// Copies `depth` values from each of `width` source lines (line `r` at
 /// `src[r·ld_src..]`, its values consecutive) into `depth` packed groups
@@ -138,6 +139,74 @@ unsafe fn transpose_8x8<const R: usize>(
                 _mm_storeu_ps(at, _mm256_castps256_ps128(group));
                 let high = _mm_castps_pd(_mm256_extractf128_ps::<1>(group));
                 _mm_storel_pd(at.add(4).cast(), high);
+            }
+        }
+    }
+}
+
+/// Gathers a whole sliver from a gathered operand: `dst[p·width + i] =
+/// data[along[p] + across[i]]` for every depth `p`, where `across` fills
+/// the `width` (a multiple of eight), eight values per AVX2 gather. `false`,
+/// and nothing done, where AVX2 does not run or the sliver is not whole.
+pub fn gather_groups(
+    data: &[f32],
+    (along, across): (&[usize], &[usize]),
+    width: usize,
+    dst: &mut [f32],
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2")
+        && across.len() == width
+        && width.is_multiple_of(8)
+        && width <= 32
+        && dst.len() >= along.len() * width
+    {
+        let (Some(&last_along), Some(&last_across)) = (along.iter().max(), across.iter().max())
+        else {
+            return true;
+        };
+        if last_along + last_across >= data.len() || last_across > i32::MAX as usize {
+            return false;
+        }
+        let mut offsets = [0i32; 32];
+        for (o, &a) in offsets.iter_mut().zip(across) {
+            *o = a as i32;
+        }
+        // SAFETY: AVX2 runs here; every index along[p] + across[i] is below
+        // data.len() (checked above), and dst holds along.len()·width values.
+        unsafe { gather_groups_avx2(data, along, (&offsets, width), dst) };
+        return true;
+    }
+    let _ = (data, along, across, width, dst);
+    false
+}
+
+/// [`gather_groups`] past its checks: `offsets[..width]` are the offsets
+/// across, the rest zeros.
+///
+/// # Safety
+/// AVX2 runs here; `along[p] + offsets[i] < data.len()` for all `p`, `i`;
+/// `width` is a multiple of 8 up to 32; `dst` holds `along.len()·width`
+/// values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gather_groups_avx2(
+    data: &[f32],
+    along: &[usize],
+    (offsets, width): (&[i32; 32], usize),
+    dst: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    // SAFETY: offsets holds 32 values, four groups of eight.
+    let indices: [__m256i; 4] =
+        std::array::from_fn(|g| unsafe { _mm256_loadu_si256(offsets.as_ptr().add(8 * g).cast()) });
+    for (p, &depth) in along.iter().enumerate() {
+        for (g, &indices) in indices.iter().enumerate().take(width / 8) {
+            // SAFETY: depth + offsets[i] < data.len() (the contract), and
+            // group g of depth p lies inside dst.
+            unsafe {
+                let values = _mm256_i32gather_ps::<4>(data.as_ptr().add(depth), indices);
+                _mm256_storeu_ps(dst.as_mut_ptr().add(p * width + 8 * g), values);
             }
         }
     }
