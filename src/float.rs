@@ -72,6 +72,21 @@ pub trait Float:
         crate::kernels::reference::gemm_gathered(shape, a, b, c);
         epilogue_by_rows(shape, c, epilogue);
     }
+
+    /// The direct convolution's weight-gradient sums,
+    /// `d_weight[i·n + t] += Σ_{p < len} dz[i·len + p] · x[p + taps[t]]`
+    /// ([`kernels::tap_sums`](crate::kernels::tap_sums)); `f32` runs them in
+    /// AVX2 registers where it can.
+    ///
+    /// ```
+    /// use keelnet::Float;
+    /// let mut d_weight = [0.0f32; 2];
+    /// f32::tap_sums(&[1.0, 2.0], 2, &[1.0, 10.0, 100.0], &[0, 1], &mut d_weight);
+    /// assert_eq!(d_weight, [21.0, 210.0]);
+    /// ```
+    fn tap_sums(dz: &[Self], len: usize, x: &[Self], taps: &[usize], d_weight: &mut [Self]) {
+        crate::kernels::tap_sums(dz, len, x, taps, d_weight);
+    }
 }
 
 /// The shape of a matrix product `c[m×n] (+)= op(a)[m×k] · op(b)[k×n]`,
@@ -153,6 +168,9 @@ impl Float for f32 {
             shape.accumulate,
             epilogue,
         );
+    }
+    fn tap_sums(dz: &[Self], len: usize, x: &[Self], taps: &[usize], d_weight: &mut [Self]) {
+        crate::kernels::tap_sums_f32(dz, len, x, taps, d_weight);
     }
 }
 

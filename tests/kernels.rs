@@ -293,3 +293,44 @@ fn conv2d_in_f32_matches_f64() {
         }
     }
 }
+
+/// The direct convolution's weight-gradient sums (AVX2 for `f32` where it
+/// runs: four planes and three taps in registers) against plain loops, on
+/// plane counts and lengths that leave remainders, and tap counts that do
+/// not fill a group.
+#[test]
+fn tap_sums_match_plain_loops() {
+    use keelnet::Float;
+    use keelnet::kernels::tap_sums;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    for &(planes, len, n) in &[
+        (4, 37, 9),
+        (9, 8, 4),
+        (5, 3, 1),
+        (8, 726, 25),
+        (1, 17, 2),
+        (4, 0, 3),
+    ] {
+        let taps: Vec<usize> = (0..n).map(|t| t / 3 * 11 + t % 3).collect();
+        let x: Vec<f32> = (0..len + taps[n - 1])
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        let dz: Vec<f32> = (0..planes * len)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        let start: Vec<f32> = (0..planes * n)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        let (mut got, mut want) = (start.clone(), start);
+        f32::tap_sums(&dz, len, &x, &taps, &mut got);
+        tap_sums(&dz, len, &x, &taps, &mut want);
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let tolerance = 1e-6 * (len as f32 + 1.0);
+            assert!(
+                (g - w).abs() <= tolerance,
+                "{planes}x{len}, {n} taps, sum {i}: {g} vs {w}"
+            );
+        }
+    }
+}

@@ -140,12 +140,13 @@ fn stencil<F: Float, const B: usize>(
 }
 
 /// The weight and bias gradients from `dy` `[B, C_OUT, H_OUT, W_OUT]`,
-/// the gradient at the outputs `y`: each output channel of each sample is
-/// laid out wide in `wide` (zero in the dropped columns) and turned into
-/// `dz` there by `A`'s derivative, then
+/// the gradient at the outputs `y`: for each block of `CHANNELS` output
+/// channels (on one thread), each sample's channels are laid out wide in
+/// `wide` (zero in the dropped columns) and turned into `dz` there by
+/// `A`'s derivative, then
 /// `d_weight[o][t] = Σ_b Σ_p dz[b][o][p] · x[b][p + taps[t]]` over wide
-/// positions `p`, `d_bias[o] = Σ dz[·][o]`; each output channel on one
-/// thread, summed in one fixed order.
+/// positions `p` ([`Float::tap_sums`]), `d_bias[o] = Σ dz[·][o]`, summed
+/// in one fixed order.
 #[allow(clippy::too_many_arguments)]
 pub fn weight_grad<F: Float, A: Activation>(
     g: &ConvGeometry,
@@ -160,57 +161,37 @@ pub fn weight_grad<F: Float, A: Activation>(
     let (in_len, positions, len) = (g.c_in * hp * wp, g.positions(), wide_len(g, wp));
     let out_len = g.c_out * positions;
     wide.resize(g.c_out * len, F::zero());
-    let channels = d_weight
-        .par_chunks_exact_mut(taps.len())
-        .zip(d_bias.par_iter_mut());
-    channels
-        .zip(wide.par_chunks_exact_mut(len))
+    let blocks = d_weight
+        .par_chunks_mut(CHANNELS * taps.len())
+        .zip(d_bias.par_chunks_mut(CHANNELS));
+    blocks
+        .zip(wide.par_chunks_mut(CHANNELS * len))
         .enumerate()
-        .for_each(|(o, ((d_weight, d_bias), dz_wide))| {
-            vectorized(
-                #[inline(always)]
-                || {
-                    d_weight.fill(F::zero());
-                    let mut bias = F::zero();
-                    dz_wide.fill(F::zero());
-                    for (b, x) in xs.chunks_exact(in_len).enumerate() {
-                        let channel =
-                            b * out_len + o * positions..b * out_len + (o + 1) * positions;
-                        let dy = &dy[channel.clone()];
-                        for (row, dy) in dy.chunks_exact(g.w_out).enumerate() {
-                            let dz = &mut dz_wide[row * wp..][..g.w_out];
-                            dz.copy_from_slice(dy);
-                            if A::KIND != ActivationKind::Linear {
-                                A::backward(&y[channel.start + row * g.w_out..][..g.w_out], dz);
+        .for_each(|(block, ((d_weight, d_bias), dz_wide))| {
+            let first = block * CHANNELS;
+            d_weight.fill(F::zero());
+            d_bias.fill(F::zero());
+            dz_wide.fill(F::zero());
+            for (b, x) in xs.chunks_exact(in_len).enumerate() {
+                vectorized(
+                    #[inline(always)]
+                    || {
+                        for (i, dz_plane) in dz_wide.chunks_exact_mut(len).enumerate() {
+                            let start = b * out_len + (first + i) * positions;
+                            let (dy, y) = (&dy[start..][..positions], &y[start..][..positions]);
+                            let rows = dy.chunks_exact(g.w_out).zip(y.chunks_exact(g.w_out));
+                            for (row, (dy, y)) in rows.enumerate() {
+                                let dz = &mut dz_plane[row * wp..][..g.w_out];
+                                dz.copy_from_slice(dy);
+                                if A::KIND != ActivationKind::Linear {
+                                    A::backward(y, dz);
+                                }
                             }
+                            d_bias[i] += super::sum_lanes(dz_plane);
                         }
-                        bias += super::sum_lanes(dz_wide);
-                        for (w, &tap) in d_weight.iter_mut().zip(taps) {
-                            *w += dot(dz_wide, &x[tap..][..len]);
-                        }
-                    }
-                    *d_bias = bias;
-                },
-            )
+                    },
+                );
+                F::tap_sums(dz_wide, len, x, taps, d_weight);
+            }
         });
-}
-
-/// `Σ a_i b_i` in four runs of lanes (independent sums).
-#[inline(always)]
-fn dot<F: Float>(a: &[F], b: &[F]) -> F {
-    const RUN: usize = 4 * LANES;
-    let mut sums = [F::zero(); RUN];
-    let (a_runs, b_runs) = (a.chunks_exact(RUN), b.chunks_exact(RUN));
-    let tail: F = a_runs
-        .remainder()
-        .iter()
-        .zip(b_runs.remainder())
-        .map(|(&a, &b)| a * b)
-        .sum();
-    for (a, b) in a_runs.zip(b_runs) {
-        for ((s, &a), &b) in sums.iter_mut().zip(a).zip(b) {
-            *s += a * b;
-        }
-    }
-    sums.iter().copied().sum::<F>() + tail
 }

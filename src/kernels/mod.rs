@@ -12,6 +12,7 @@ mod gemm;
 mod pool;
 pub mod reference;
 mod rows;
+mod tap_sums;
 
 pub use conv::{ConvGeometry, ConvScratch, Unfolding, conv2d_backward, conv2d_forward};
 pub use dense::{dense_backward, dense_forward};
@@ -20,3 +21,5 @@ pub use gemm::{Epilogue, Gather, Isa, MatRef, NoEpilogue, Operand, sgemm, sgemm_
 pub use pool::{max_pool_backward, max_pool_forward};
 pub use reference::{matmul, matmul_a_bt, matmul_at_b};
 pub use rows::{copy_short, sum_lanes, sum_rows};
+pub use tap_sums::tap_sums;
+pub(crate) use tap_sums::tap_sums_f32;
