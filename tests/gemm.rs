@@ -264,8 +264,14 @@ fn gathered_operands_match_the_reference_on_every_path() {
     let offsets = |len: usize, run: usize, jump: usize| -> Vec<usize> {
         (0..len).map(|i| i / run * jump + i % run).collect()
     };
-    for &(m, n, k) in &[(7, 33, 17), (33, 129, 9), (64, 300, 400), (3, 17, 1000)] {
-        let (rows, cols) = (offsets(k, 3, 5), offsets(n, 11, 13));
+    // Runs across a sliver (output positions in B's columns) or along its
+    // depth (positions in B's rows, as the weight gradient reads them).
+    let shapes = [(7, 33, 17), (33, 129, 9), (64, 300, 400), (3, 17, 1000)];
+    for ((m, n, k), (row_run, col_run)) in shapes
+        .into_iter()
+        .flat_map(|shape| [(shape, (3, 11)), (shape, (11, 3)), (shape, (20, 1))])
+    {
+        let (rows, cols) = (offsets(k, row_run, 13), offsets(n, col_run, 13));
         let b = Gather {
             data: &data,
             row_offsets: &rows,
