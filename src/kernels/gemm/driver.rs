@@ -134,7 +134,7 @@ impl Product<'_> {
                 Ok(buffer) => buffer,
                 Err(_) => &mut fresh,
             };
-            buffer.resize(other_packed, 0.0);
+            let buffer = cache_aligned(buffer, other_packed);
             // Block `pc` of depth `kc` takes `side·kc` values, after the
             // previous blocks: blocks are packed side by side on threads.
             let side = if split_columns {
@@ -160,6 +160,19 @@ impl Product<'_> {
             }
         });
     }
+}
+
+/// `len` values of `buffer` (grown if short) starting on a cache line, so
+/// that the micro-kernel's loads of packed slivers (a row of B's is one
+/// line of 16 values) never straddle two lines. An allocator aligns only
+/// to 16 bytes; a large block from `mmap` sits 16 bytes past a page.
+fn cache_aligned(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    const LINE: usize = 64 / std::mem::size_of::<f32>();
+    if buffer.len() < len + LINE {
+        buffer.resize(len + LINE, 0.0);
+    }
+    let misalignment = buffer.as_ptr().align_offset(64).min(LINE - 1);
+    &mut buffer[misalignment..misalignment + len]
 }
 
 /// Runs `f` on every index of `parts`, halving the range with `rayon::join`
@@ -239,13 +252,16 @@ impl Product<'_> {
         }
         PACKED.with(|packed| {
             let [packed_a, packed_b, streamed_b] = &mut *packed.borrow_mut();
-            packed_a.resize(MC.div_ceil(K::MR) * K::MR * KC, 0.0);
-            packed_b.resize(NC.div_ceil(K::NR) * K::NR * KC, 0.0);
-            streamed_b.resize(K::NR * KC, 0.0);
+            let packed_a = cache_aligned(packed_a, MC.div_ceil(K::MR) * K::MR * KC);
+            let packed_b = cache_aligned(packed_b, NC.div_ceil(K::NR) * K::NR * KC);
+            let streamed_b = cache_aligned(streamed_b, K::NR * KC);
             // With one block of rows, each sliver of B is used once, right
             // after it is packed: pack it then, into a buffer that stays in
             // L1, instead of packing the whole block out to a far cache first.
-            let stream_b = rows.len() <= MC && matches!(b, Source::Given(_));
+            let streamed = match b {
+                Source::Given(b) if rows.len() <= MC => Some(b),
+                _ => None,
+            };
             let mut scratch_tile = [0.0f32; 16 * 64];
             for jc in cols.clone().step_by(NC) {
                 let nc = NC.min(cols.end - jc);
@@ -254,7 +270,7 @@ impl Product<'_> {
                     let first = pc == 0 && !accumulate;
                     let last = pc + kc == k;
                     let packed_b: &[f32] = match b {
-                        Source::Given(_) if stream_b => &[],
+                        Source::Given(_) if streamed.is_some() => &[],
                         Source::Given(b) => {
                             pack::pack_b::<K>(b, pc, kc, jc, nc, packed_b);
                             packed_b
@@ -276,43 +292,64 @@ impl Product<'_> {
                                 &all[pc * self.m.div_ceil(K::MR) * K::MR + ic * kc..]
                             }
                         };
-                        for jr in (0..nc).step_by(K::NR) {
-                            let nr = K::NR.min(nc - jr);
-                            let b_sliver = match b {
-                                // A whole sliver of a B stored by rows: read in place
-                                // (it holds the `kc` rows of `NR` values the kernel reads).
-                                Source::Given(Operand::Strided(b))
-                                    if stream_b
-                                        && nr == K::NR
-                                        && b.col_stride == 1
-                                        && b.data.len()
-                                            >= (pc + kc - 1) * b.row_stride + jc + jr + K::NR =>
-                                {
-                                    (&b.data[pc * b.row_stride + jc + jr..], b.row_stride)
-                                }
-                                Source::Given(b) if stream_b => {
-                                    pack::pack_b::<K>(b, pc, kc, jc + jr, nr, streamed_b);
-                                    (&streamed_b[..K::NR * kc], K::NR)
-                                }
-                                _ => (&packed_b[jr / K::NR * K::NR * kc..][..K::NR * kc], K::NR),
+                        let mut run_tile = |ir: usize, jr: usize, b_sliver: (&[f32], usize)| {
+                            let (mr, nr) = (K::MR.min(mc - ir), K::NR.min(nc - jr));
+                            let a_sliver = &packed_a[ir / K::MR * K::MR * kc..][..K::MR * kc];
+                            // SAFETY: the tile's rows and columns inside C lie in
+                            // this thread's part of it; the slivers hold MR·kc and
+                            // NR·kc packed values.
+                            unsafe {
+                                tile::<K>(
+                                    c,
+                                    (ic + ir, jc + jr),
+                                    (mr, nr),
+                                    (kc, a_sliver, b_sliver),
+                                    first,
+                                    &mut scratch_tile,
+                                )
                             };
-                            for ir in (0..mc).step_by(K::MR) {
-                                let mr = K::MR.min(mc - ir);
-                                let a_sliver = &packed_a[ir / K::MR * K::MR * kc..][..K::MR * kc];
-                                let (row0, col0) = (ic + ir, jc + jr);
-                                // SAFETY: the tile's rows and columns inside C lie in
-                                // this thread's part of it; the slivers hold MR·kc
-                                // and NR·kc packed values.
-                                unsafe {
-                                    tile::<K>(
-                                        c,
-                                        (row0, col0),
-                                        (mr, nr),
-                                        (kc, a_sliver, b_sliver),
-                                        first,
-                                        &mut scratch_tile,
-                                    )
-                                };
+                        };
+                        match streamed {
+                            // B's block is packed whole: go along C's rows, a band
+                            // of MR rows at a time, so that the stores stay on a
+                            // few pages (C's rows may lie pages apart).
+                            None => {
+                                for ir in (0..mc).step_by(K::MR) {
+                                    for jr in (0..nc).step_by(K::NR) {
+                                        let b_sliver = &packed_b[jr / K::NR * K::NR * kc..];
+                                        run_tile(ir, jr, (&b_sliver[..K::NR * kc], K::NR));
+                                    }
+                                }
+                            }
+                            // Each sliver of B right after it is packed (or read in
+                            // place), down the block.
+                            Some(b) => {
+                                for jr in (0..nc).step_by(K::NR) {
+                                    let nr = K::NR.min(nc - jr);
+                                    let b_sliver = match b {
+                                        // A whole sliver of a B stored by rows: read in
+                                        // place (it holds the `kc` rows of `NR` values
+                                        // the kernel reads).
+                                        Operand::Strided(b)
+                                            if nr == K::NR
+                                                && b.col_stride == 1
+                                                && b.data.len()
+                                                    >= (pc + kc - 1) * b.row_stride
+                                                        + jc
+                                                        + jr
+                                                        + K::NR =>
+                                        {
+                                            (&b.data[pc * b.row_stride + jc + jr..], b.row_stride)
+                                        }
+                                        _ => {
+                                            pack::pack_b::<K>(b, pc, kc, jc + jr, nr, streamed_b);
+                                            (&streamed_b[..K::NR * kc], K::NR)
+                                        }
+                                    };
+                                    for ir in (0..mc).step_by(K::MR) {
+                                        run_tile(ir, jr, b_sliver);
+                                    }
+                                }
                             }
                         }
                         if last {
