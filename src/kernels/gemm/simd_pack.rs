@@ -200,12 +200,23 @@ unsafe fn gather_groups_avx2(
     // SAFETY: offsets holds 32 values, four groups of eight.
     let indices: [__m256i; 4] =
         std::array::from_fn(|g| unsafe { _mm256_loadu_si256(offsets.as_ptr().add(8 * g).cast()) });
+    // A group whose eight offsets are consecutive is one plain load.
+    let consecutive: [bool; 4] = std::array::from_fn(|g| {
+        let group = &offsets[8 * g..8 * g + 8];
+        group.windows(2).all(|w| w[1] == w[0] + 1)
+    });
     for (p, &depth) in along.iter().enumerate() {
-        for (g, &indices) in indices.iter().enumerate().take(width / 8) {
-            // SAFETY: depth + offsets[i] < data.len() (the contract), and
-            // group g of depth p lies inside dst.
+        for g in 0..width / 8 {
+            // SAFETY: depth + offsets[i] < data.len() (the contract), so a
+            // consecutive group's eight values lie inside data; group g of
+            // depth p lies inside dst.
             unsafe {
-                let values = _mm256_i32gather_ps::<4>(data.as_ptr().add(depth), indices);
+                let base = data.as_ptr().add(depth);
+                let values = if consecutive[g] {
+                    _mm256_loadu_ps(base.add(offsets[8 * g] as usize))
+                } else {
+                    _mm256_i32gather_ps::<4>(base, indices[g])
+                };
                 _mm256_storeu_ps(dst.as_mut_ptr().add(p * width + 8 * g), values);
             }
         }
