@@ -5,6 +5,7 @@
 /// Output channels summed together by the AVX2 kernel.
 const CHANNELS: usize = 4;
 /// Taps summed together by the AVX2 kernel (4 × 3 accumulators of 8 lanes).
+#[cfg(target_arch = "x86_64")]
 const TAPS: usize = 3;
 
 /// `d_weight[i·n + t] += Σ_{p < len} dz[i·len + p] · x[p + taps[t]]` for
