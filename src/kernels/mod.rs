@@ -6,6 +6,7 @@
 
 mod conv;
 mod conv_direct;
+mod conv_fold;
 mod dense;
 mod elementwise;
 mod gemm;
