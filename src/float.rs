@@ -131,23 +131,12 @@ impl Float for f32 {
         c: &mut [Self],
         epilogue: &E,
     ) {
-        use crate::kernels::sgemm;
-        let GemmShape { m, n, k, .. } = shape;
         let b = if shape.b_transposed {
-            MatRef::transposed(b, k)
+            MatRef::transposed(b, shape.k)
         } else {
-            MatRef::row_major(b, n)
+            MatRef::row_major(b, shape.n)
         };
-        sgemm(
-            m,
-            n,
-            k,
-            a_operand(shape, a),
-            b,
-            c,
-            shape.accumulate,
-            epilogue,
-        );
+        sgemm_shaped(shape, a, b, c, epilogue);
     }
     fn gemm_gathered<E: Fn(usize, usize, &mut [Self]) + Sync>(
         shape: GemmShape,
@@ -156,18 +145,7 @@ impl Float for f32 {
         c: &mut [Self],
         epilogue: &E,
     ) {
-        use crate::kernels::sgemm;
-        let GemmShape { m, n, k, .. } = shape;
-        sgemm(
-            m,
-            n,
-            k,
-            a_operand(shape, a),
-            b,
-            c,
-            shape.accumulate,
-            epilogue,
-        );
+        sgemm_shaped(shape, a, b, c, epilogue);
     }
     fn tap_sums(dz: &[Self], len: usize, x: &[Self], taps: &[usize], d_weight: &mut [Self]) {
         crate::kernels::tap_sums_f32(dz, len, x, taps, d_weight);
@@ -180,6 +158,19 @@ fn epilogue_by_rows<F, E: Fn(usize, usize, &mut [F])>(shape: GemmShape, c: &mut 
     for (row, values) in c.chunks_exact_mut(n).take(shape.m).enumerate() {
         epilogue(row, 0, values);
     }
+}
+
+/// The packed product of `shape` with the operand `b` as given.
+fn sgemm_shaped<'a, E: Fn(usize, usize, &mut [f32]) + Sync>(
+    shape: GemmShape,
+    a: &'a [f32],
+    b: impl Into<crate::kernels::Operand<'a>>,
+    c: &mut [f32],
+    epilogue: &E,
+) {
+    let GemmShape { m, n, k, .. } = shape;
+    let a = a_operand(shape, a);
+    crate::kernels::sgemm(m, n, k, a, b, c, shape.accumulate, epilogue);
 }
 
 /// The `a` of a product described by `shape`, as the packed kernels read it.

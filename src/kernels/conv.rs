@@ -92,7 +92,8 @@ pub struct Unfolding<F> {
     /// the (padded) batch: `(c·H' + ki)·W' + kj`.
     pub kernel_offsets: Vec<usize>,
     /// Where column `j = b·P + oh·W_OUT + ow` of the unfolded batch starts
-    /// in the (padded) batch: `b·C_IN·H'·W' + oh·stride·W' + ow·stride`.
+    /// in the (padded) batch: `b·C_IN·H'·W' + oh·stride·W' + ow·stride`;
+    /// empty where the direct kernels compute the convolution.
     pub position_offsets: Vec<usize>,
 }
 
@@ -110,7 +111,9 @@ impl<F: Float> Unfolding<F> {
             }
         }
         self.position_offsets.clear();
-        for b in 0..batch {
+        // The direct kernels walk the positions themselves.
+        let samples = if conv_direct::takes(g) { 0 } else { batch };
+        for b in 0..samples {
             for oh in 0..g.h_out {
                 let row = b * g.c_in * hp * wp + oh * g.stride * wp;
                 self.position_offsets

@@ -30,10 +30,6 @@ impl<'a> MatRef<'a> {
             col_stride: cols,
         }
     }
-
-    pub(super) fn at(&self, i: usize, j: usize) -> f32 {
-        self.data[i * self.row_stride + j * self.col_stride]
-    }
 }
 
 /// An operand whose element `(i, j)` is `data[row_offsets[i] +

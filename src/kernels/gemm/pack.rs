@@ -2,7 +2,7 @@
 //! streams it, zero-padded to whole slivers.
 
 use super::microkernel::MicroKernel;
-use super::{Gather, MatRef, Operand, simd_pack};
+use super::{Gather, Operand, simd_pack};
 use crate::kernels::copy_short;
 
 /// Packs rows `row0..row0 + mc`, columns `pc..pc + kc` of A into slivers of
@@ -16,7 +16,13 @@ pub fn pack_a<K: MicroKernel>(
     out: &mut [f32],
 ) {
     match a {
-        Operand::Strided(a) => pack_a_strided::<K>(a, row0, mc, pc, kc, out),
+        Operand::Strided(a) => pack_strided(
+            a.data,
+            (a.row_stride, a.col_stride),
+            (row0..row0 + mc, pc..pc + kc),
+            (K::MR, K::SIMD_PACKS),
+            out,
+        ),
         Operand::Gathered(a) => {
             for (s, sliver) in out
                 .chunks_exact_mut(K::MR * kc)
@@ -25,69 +31,6 @@ pub fn pack_a<K: MicroKernel>(
             {
                 let rows = row0 + s * K::MR..(row0 + mc).min(row0 + (s + 1) * K::MR);
                 gather_sliver(a, rows, pc..pc + kc, (K::MR, K::SIMD_PACKS), true, sliver);
-            }
-        }
-    }
-}
-
-/// [`pack_a`] of a strided operand.
-fn pack_a_strided<K: MicroKernel>(
-    a: MatRef<'_>,
-    row0: usize,
-    mc: usize,
-    pc: usize,
-    kc: usize,
-    out: &mut [f32],
-) {
-    if a.row_stride == 1 {
-        // A is stored transposed: the block's values at depth p lie side by
-        // side. Read them in order and deal them out to the slivers.
-        let whole = mc / K::MR;
-        for p in 0..kc {
-            let line = &a.data[(pc + p) * a.col_stride + row0..][..mc];
-            for s in 0..whole {
-                // Constant lengths: a few moves, not a library call.
-                out[(s * kc + p) * K::MR..][..K::MR].copy_from_slice(&line[s * K::MR..][..K::MR]);
-            }
-            let rest = &line[whole * K::MR..];
-            if !rest.is_empty() {
-                let dst = &mut out[(whole * kc + p) * K::MR..][..K::MR];
-                dst[..rest.len()].copy_from_slice(rest);
-                dst[rest.len()..].fill(0.0);
-            }
-        }
-        return;
-    }
-    for (s, sliver) in out
-        .chunks_exact_mut(K::MR * kc)
-        .take(mc.div_ceil(K::MR))
-        .enumerate()
-    {
-        let first = row0 + s * K::MR;
-        let rows = K::MR.min(mc - s * K::MR);
-        // A stored by rows: each row runs across the sliver's groups.
-        if K::SIMD_PACKS
-            && rows == K::MR
-            && a.col_stride == 1
-            && simd_pack::lines_to_groups(
-                K::MR,
-                (&a.data[first * a.row_stride + pc..], a.row_stride),
-                (sliver, K::MR),
-                kc,
-            )
-        {
-            continue;
-        }
-        for i in 0..K::MR {
-            if i >= rows {
-                (0..kc).for_each(|p| sliver[p * K::MR + i] = 0.0);
-            } else if a.col_stride == 1 {
-                let values = &a.data[(first + i) * a.row_stride + pc..][..kc];
-                for (p, &v) in values.iter().enumerate() {
-                    sliver[p * K::MR + i] = v;
-                }
-            } else {
-                (0..kc).for_each(|p| sliver[p * K::MR + i] = a.at(first + i, pc + p));
             }
         }
     }
@@ -104,7 +47,13 @@ pub fn pack_b<K: MicroKernel>(
     out: &mut [f32],
 ) {
     match b {
-        Operand::Strided(b) => pack_b_strided::<K>(b, pc, kc, jc, nc, out),
+        Operand::Strided(b) => pack_strided(
+            b.data,
+            (b.col_stride, b.row_stride),
+            (jc..jc + nc, pc..pc + kc),
+            (K::NR, K::SIMD_PACKS),
+            out,
+        ),
         Operand::Gathered(b) => {
             for (s, sliver) in out
                 .chunks_exact_mut(K::NR * kc)
@@ -156,61 +105,77 @@ fn gather_sliver(
     }
 }
 
-/// [`pack_b`] of a strided operand.
-fn pack_b_strided<K: MicroKernel>(
-    b: MatRef<'_>,
-    pc: usize,
-    kc: usize,
-    jc: usize,
-    nc: usize,
+/// A strided block packed into slivers of `width` lines: element `(line,
+/// depth)` of the operand is `data[line·across + depth·along]` (a row of
+/// A or a column of B is a line), and sliver `s` holds, for each depth, the
+/// values of its `width` lines, zero past the last line. With `simd`,
+/// lines stored along the depth are transposed in registers where AVX2
+/// runs. Inlined into each kernel's packs, so that `width` is a constant.
+#[inline(always)]
+fn pack_strided(
+    data: &[f32],
+    (across, along): (usize, usize),
+    (lines, depths): (std::ops::Range<usize>, std::ops::Range<usize>),
+    (width, simd): (usize, bool),
     out: &mut [f32],
 ) {
+    let (count, kc) = (lines.len(), depths.len());
+    if across == 1 {
+        // The block's values at one depth lie side by side: read them in
+        // order and deal them out to the slivers.
+        let whole = count / width;
+        for p in 0..kc {
+            let values = &data[(depths.start + p) * along + lines.start..][..count];
+            for s in 0..whole {
+                // Constant lengths: a few moves, not a library call.
+                out[(s * kc + p) * width..][..width].copy_from_slice(&values[s * width..][..width]);
+            }
+            let rest = &values[whole * width..];
+            if !rest.is_empty() {
+                let dst = &mut out[(whole * kc + p) * width..][..width];
+                dst[..rest.len()].copy_from_slice(rest);
+                dst[rest.len()..].fill(0.0);
+            }
+        }
+        return;
+    }
+    // Each line runs across the sliver's groups: whole groups of lines (6
+    // or 8) by in-register transposes where they can be, the rest one value
+    // at a time.
+    let group = if width.is_multiple_of(8) { 8 } else { width };
     for (s, sliver) in out
-        .chunks_exact_mut(K::NR * kc)
-        .take(nc.div_ceil(K::NR))
+        .chunks_exact_mut(width * kc)
+        .take(count.div_ceil(width))
         .enumerate()
     {
-        let col0 = jc + s * K::NR;
-        let cols = K::NR.min(nc - s * K::NR);
-        if b.row_stride == 1 {
-            // B is stored transposed: each column is contiguous in p, and
-            // runs across the sliver's rows: whole groups of eight columns
-            // by in-register transposes, the rest one value at a time.
-            let mut done = 0;
-            while K::SIMD_PACKS
-                && done + 8 <= cols
-                && simd_pack::lines_to_groups(
-                    8,
-                    (&b.data[(col0 + done) * b.col_stride + pc..], b.col_stride),
-                    (&mut sliver[done..], K::NR),
-                    kc,
-                )
-            {
-                done += 8;
-            }
-            for j in done..K::NR {
-                if j < cols {
-                    let column = &b.data[(col0 + j) * b.col_stride + pc..][..kc];
-                    for (p, &v) in column.iter().enumerate() {
-                        sliver[p * K::NR + j] = v;
-                    }
-                } else {
-                    (0..kc).for_each(|p| sliver[p * K::NR + j] = 0.0);
-                }
-            }
-            continue;
+        let first = lines.start + s * width;
+        let valid = width.min(count - s * width);
+        let mut done = 0;
+        while simd
+            && along == 1
+            && done + group <= valid
+            && simd_pack::lines_to_groups(
+                group,
+                (&data[(first + done) * across + depths.start..], across),
+                (&mut sliver[done..], width),
+                kc,
+            )
+        {
+            done += group;
         }
-        for (p, dst) in sliver.chunks_exact_mut(K::NR).enumerate() {
-            let row = pc + p;
-            if b.col_stride == 1 {
-                let source = &b.data[row * b.row_stride + col0..][..cols];
-                copy_short(&mut dst[..cols], source);
-            } else {
-                for (j, d) in dst[..cols].iter_mut().enumerate() {
-                    *d = b.at(row, col0 + j);
+        for i in done..width {
+            let line = first + i;
+            if i >= valid {
+                (0..kc).for_each(|p| sliver[p * width + i] = 0.0);
+            } else if along == 1 {
+                let values = &data[line * across + depths.start..][..kc];
+                for (p, &v) in values.iter().enumerate() {
+                    sliver[p * width + i] = v;
                 }
+            } else {
+                let at = |p: usize| data[line * across + (depths.start + p) * along];
+                (0..kc).for_each(|p| sliver[p * width + i] = at(p));
             }
-            dst[cols..].fill(0.0);
         }
     }
 }
