@@ -87,6 +87,22 @@ pub trait Float:
     fn tap_sums(dz: &[Self], len: usize, x: &[Self], taps: &[usize], d_weight: &mut [Self]) {
         crate::kernels::tap_sums(dz, len, x, taps, d_weight);
     }
+
+    /// Eight lines of `depth` values into `depth` groups of eight (a
+    /// transpose): `dst[p·ld_dst + r] = src[r·ld_src + p]` for `r < 8`,
+    /// `p < depth`. `f32` transposes 8×8 blocks in AVX2 registers where
+    /// the selected instruction set allows it.
+    ///
+    /// ```
+    /// use keelnet::Float;
+    /// let src: Vec<f32> = (0..16).map(|v| v as f32).collect(); // 8 lines of 2
+    /// let mut dst = [0.0f32; 16];
+    /// f32::lines_to_groups((&src, 2), (&mut dst, 8), 2);
+    /// assert_eq!(dst[..8], [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]);
+    /// ```
+    fn lines_to_groups(src: (&[Self], usize), dst: (&mut [Self], usize), depth: usize) {
+        crate::kernels::lines_to_groups_plain(src, dst, depth);
+    }
 }
 
 /// The shape of a matrix product `c[m×n] (+)= op(a)[m×k] · op(b)[k×n]`,
@@ -149,6 +165,9 @@ impl Float for f32 {
     }
     fn tap_sums(dz: &[Self], len: usize, x: &[Self], taps: &[usize], d_weight: &mut [Self]) {
         crate::kernels::tap_sums_f32(dz, len, x, taps, d_weight);
+    }
+    fn lines_to_groups(src: (&[Self], usize), dst: (&mut [Self], usize), depth: usize) {
+        crate::kernels::lines_to_groups_f32(src, dst, depth);
     }
 }
 

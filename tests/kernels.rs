@@ -46,6 +46,10 @@ fn conv2d_matches_direct_convolution() {
         (2, 9, 7, 3, 3, 2, 5, 4),     // same, stride 2
         (1, 17, 13, 2, 5, 3, 5, 3),   // valid, stride 3
         (3, 1, 1, 1, 1, 1, 1, 1),
+        (4, 7, 9, 3, 3, 1, 7, 9),    // same, Winograd tiles
+        (5, 12, 11, 3, 3, 1, 10, 9), // valid, Winograd tiles past the edge
+        (8, 11, 13, 8, 3, 1, 9, 11), // valid, whole groups of channels, rows of 8 and a tail
+        (16, 9, 10, 9, 3, 1, 9, 10), // same, a partial group of output channels
     ];
     for (seed, &(c_in, h, w, c_out, k, stride, h_out, w_out)) in cases.iter().enumerate() {
         let g = ConvGeometry {
@@ -248,6 +252,8 @@ fn conv2d_in_f32_matches_f64() {
         (3, 7, 9, 5, 3, 1, 7, 9),
         (2, 9, 7, 3, 3, 2, 5, 4),
         (32, 13, 13, 64, 3, 1, 11, 11),
+        (4, 7, 9, 3, 3, 1, 7, 9),
+        (16, 9, 10, 9, 3, 1, 9, 10),
     ];
     for (seed, &(c_in, h, w, c_out, k, stride, h_out, w_out)) in cases.iter().enumerate() {
         let g = ConvGeometry {

@@ -14,13 +14,16 @@ mod pool;
 pub mod reference;
 mod rows;
 mod tap_sums;
+mod winograd;
 
 pub use conv::{ConvGeometry, ConvScratch, Unfolding, conv2d_backward, conv2d_forward};
 pub use dense::{dense_backward, dense_forward};
 pub use elementwise::{Parts, for_each_part, vectorized};
 pub use gemm::{Epilogue, Gather, Isa, MatRef, NoEpilogue, Operand, sgemm, sgemm_on};
+pub(crate) use gemm::{lines_to_groups_f32, lines_to_groups_plain};
 pub use pool::{max_pool_backward, max_pool_forward};
 pub use reference::{matmul, matmul_a_bt, matmul_at_b};
 pub use rows::{copy_short, sum_lanes, sum_rows};
 pub use tap_sums::tap_sums;
 pub(crate) use tap_sums::tap_sums_f32;
+pub use winograd::WinogradScratch;

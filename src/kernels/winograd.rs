@@ -1,0 +1,794 @@
+//! 3×3 convolutions of stride 1 by Winograd's minimal filtering F(2×2, 3×3)
+//! (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks").
+//!
+//! The output planes are cut into 2×2 tiles, each computed from the 4×4
+//! tile of the (zero-padded) input under it. Transformed, one tile's 3×3
+//! correlation becomes 16 elementwise products instead of 36
+//! multiply-adds, and the sum over channels becomes one matrix product per
+//! point `p` of the 4×4 transform. With `N` the tiles of a part of the
+//! batch, channels last:
+//!
+//! ```text
+//! U[p] = (G g Gᵀ)[p]    weights                [C_IN, C_OUT]
+//! V[p] = (Bᵀ d B)[p]    input tiles            [N, C_IN]
+//! Z[p] = (A dz Aᵀ)[p]   output gradient tiles  [N, C_OUT]
+//!
+//! forward:  M[p] = V[p] · U[p]     y  = Aᵀ M A   (2×2 per tile)
+//! weights:  Ŵ[p] = Z[p]ᵀ · V[p]    dW = Gᵀ Ŵ G   (3×3, summed over the parts)
+//! input:    D[p] = Z[p] · U[p]ᵀ    dx += B D Bᵀ  (4×4 per tile; tiles overlap)
+//! ```
+//!
+//! The backward transforms are the adjoints of the forward ones, so the
+//! three passes share `U`, `V` and `Z`. Channels are padded to whole
+//! groups of [`LANES`] and each transform runs on a group of channels at
+//! once; a sample is laid out channels-last for them and back. A part is a
+//! few samples, so that its tiles and products stay in cache between the
+//! transforms and the products; parts run in parallel, each product on one
+//! thread.
+
+use rayon::prelude::*;
+
+use super::{ConvGeometry, conv_direct, sum_lanes, vectorized};
+use crate::{Activation, ActivationKind, Float, GemmShape};
+
+/// Channels transformed together, one per lane.
+const LANES: usize = 8;
+
+/// Points of the 4×4 transform: one matrix product each.
+const POINTS: usize = 16;
+
+/// Tiles in a part of the batch, about.
+const PART_TILES: usize = 96;
+
+type Lanes<F> = [F; LANES];
+
+/// Whether this convolution runs here: 3×3 kernels, stride 1, more taps
+/// than the direct kernels take, and tiles that waste little of their
+/// 2×2 outputs (at most 60% of im2col's multiplications).
+pub fn takes(g: &ConvGeometry) -> bool {
+    let tiles = g.h_out.div_ceil(2) * g.w_out.div_ceil(2);
+    g.k == 3
+        && g.stride == 1
+        && !conv_direct::takes(g)
+        && tiles * POINTS * 5 <= g.positions() * 9 * 3
+}
+
+/// A Winograd convolution's scratch, sized once per batch size and
+/// reused; the forward pass's transformed weights and input tiles are
+/// kept for backward.
+#[derive(Clone, Debug, Default)]
+pub struct WinogradScratch<F> {
+    /// `U`: `[16, C_IN, C_OUT]`, channels padded.
+    weights: Vec<F>,
+    /// `V`, per part: `[16, N, C_IN]`.
+    inputs: Vec<F>,
+    /// `M` in forward, `Z` in backward, per part: `[16, N, C_OUT]`.
+    products: Vec<F>,
+    /// `D`, per part: `[16, N, C_IN]`.
+    input_grads: Vec<F>,
+    /// `Ŵ` and the bias gradient, per part: `[16, C_OUT, C_IN]`, `[C_OUT]`.
+    weight_grads: Vec<F>,
+    /// One sample channels-last, per part.
+    planes: Vec<F>,
+    /// The bias, channels padded.
+    bias: Vec<F>,
+    /// Each tile's (row, column) in tiles.
+    tiles: Vec<(usize, usize)>,
+}
+
+/// How a convolution's outputs are cut into tiles and its batch into parts.
+#[derive(Clone, Copy, Debug)]
+struct Tiling {
+    /// Tiles down and across a plane.
+    rows: usize,
+    cols: usize,
+    /// Columns of the padded input plane the tiles read (`2·cols + 2`;
+    /// it has `2·rows + 2` rows).
+    width: usize,
+    /// Input and output channels, padded to whole groups of lanes.
+    c_in: usize,
+    c_out: usize,
+    /// Samples in a part (the last part may have fewer).
+    samples: usize,
+}
+
+impl Tiling {
+    fn of(g: &ConvGeometry) -> Self {
+        let (rows, cols) = (g.h_out.div_ceil(2), g.w_out.div_ceil(2));
+        Self {
+            rows,
+            cols,
+            width: 2 * cols + 2,
+            c_in: g.c_in.next_multiple_of(LANES),
+            c_out: g.c_out.next_multiple_of(LANES),
+            samples: (PART_TILES / (rows * cols)).max(1),
+        }
+    }
+
+    /// Tiles per sample.
+    fn count(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Values of a part's channels-last plane: the largest of a padded
+    /// input (or its gradient) and an output (or its gradient), and one
+    /// channel's output positions.
+    fn plane_len(&self) -> usize {
+        let input = (2 * self.rows + 2) * self.width * self.c_in;
+        let output = 4 * self.count() * self.c_out;
+        input.max(output) + 4 * self.count()
+    }
+
+    /// Values of a part's transformed tiles with `channels` (padded).
+    fn part_len(&self, channels: usize) -> usize {
+        POINTS * self.samples * self.count() * channels
+    }
+}
+
+#[inline(always)]
+fn lanewise<F: Float>(a: Lanes<F>, b: Lanes<F>, f: impl Fn(F, F) -> F) -> Lanes<F> {
+    let mut out = a;
+    for l in 0..LANES {
+        out[l] = f(a[l], b[l]);
+    }
+    out
+}
+
+#[inline(always)]
+fn add<F: Float>(a: Lanes<F>, b: Lanes<F>) -> Lanes<F> {
+    lanewise(a, b, |a, b| a + b)
+}
+
+#[inline(always)]
+fn sub<F: Float>(a: Lanes<F>, b: Lanes<F>) -> Lanes<F> {
+    lanewise(a, b, |a, b| a - b)
+}
+
+#[inline(always)]
+fn neg<F: Float>(a: Lanes<F>) -> Lanes<F> {
+    lanewise(a, a, |a, _| -a)
+}
+
+#[inline(always)]
+fn half<F: Float>(a: Lanes<F>) -> Lanes<F> {
+    let half = F::from_f64(0.5);
+    lanewise(a, a, |a, _| a * half)
+}
+
+/// `Bᵀ d` along one axis of an input tile.
+#[inline(always)]
+fn input_1d<F: Float>([d0, d1, d2, d3]: [Lanes<F>; 4]) -> [Lanes<F>; 4] {
+    [sub(d0, d2), add(d1, d2), sub(d2, d1), sub(d1, d3)]
+}
+
+/// `B D` along one axis: the adjoint of [`input_1d`].
+#[inline(always)]
+fn input_grad_1d<F: Float>([d0, d1, d2, d3]: [Lanes<F>; 4]) -> [Lanes<F>; 4] {
+    [d0, add(sub(d1, d2), d3), add(sub(d1, d0), d2), neg(d3)]
+}
+
+/// `Aᵀ m` along one axis: a tile's two outputs.
+#[inline(always)]
+fn output_1d<F: Float>([m0, m1, m2, m3]: [Lanes<F>; 4]) -> [Lanes<F>; 2] {
+    [add(add(m0, m1), m2), sub(sub(m1, m2), m3)]
+}
+
+/// `A z` along one axis: the adjoint of [`output_1d`].
+#[inline(always)]
+fn output_grad_1d<F: Float>([z0, z1]: [Lanes<F>; 2]) -> [Lanes<F>; 4] {
+    [z0, add(z0, z1), sub(z0, z1), neg(z1)]
+}
+
+/// `G g` along one axis of a kernel.
+#[inline(always)]
+fn weight_1d<F: Float>([g0, g1, g2]: [Lanes<F>; 3]) -> [Lanes<F>; 4] {
+    [
+        g0,
+        half(add(add(g0, g1), g2)),
+        half(add(sub(g0, g1), g2)),
+        g2,
+    ]
+}
+
+/// `Gᵀ w` along one axis: the adjoint of [`weight_1d`].
+#[inline(always)]
+fn weight_grad_1d<F: Float>([w0, w1, w2, w3]: [Lanes<F>; 4]) -> [Lanes<F>; 3] {
+    let (sum, difference) = (half(add(w1, w2)), half(sub(w1, w2)));
+    [add(w0, sum), difference, add(sum, w3)]
+}
+
+/// `f` along the rows of a tile (each column through it), then along
+/// its columns: `F x Fᵀ` for a 1-D transform `F`.
+#[inline(always)]
+fn both_axes<F: Float, const R: usize, const S: usize>(
+    x: [[Lanes<F>; R]; R],
+    f: impl Fn([Lanes<F>; R]) -> [Lanes<F>; S],
+) -> [[Lanes<F>; S]; S] {
+    let zero = [F::zero(); LANES];
+    let mut columns = [[zero; S]; R];
+    for (j, column) in columns.iter_mut().enumerate() {
+        let mut line = [zero; R];
+        for (i, value) in line.iter_mut().enumerate() {
+            *value = x[i][j];
+        }
+        *column = f(line);
+    }
+    let mut out = [[zero; S]; S];
+    for (i, row) in out.iter_mut().enumerate() {
+        let mut line = [zero; R];
+        for (j, value) in line.iter_mut().enumerate() {
+            *value = columns[j][i];
+        }
+        *row = f(line);
+    }
+    out
+}
+
+/// The lanes at `at` in `values`.
+#[inline(always)]
+fn load<F: Float>(values: &[F], at: usize) -> Lanes<F> {
+    values[at..at + LANES].try_into().expect("a group of lanes")
+}
+
+/// Writes `lanes` at `at` in `values`.
+#[inline(always)]
+fn store<F: Float>(values: &mut [F], at: usize, lanes: Lanes<F>) {
+    let target: &mut Lanes<F> = (&mut values[at..at + LANES])
+        .try_into()
+        .expect("a group of lanes");
+    *target = lanes;
+}
+
+/// Where an `R`×`R` tile of groups of lanes lies in a buffer: group
+/// `(i, j)` at `base + i·rows + j·cols`.
+#[derive(Clone, Copy)]
+struct Strided {
+    base: usize,
+    rows: usize,
+    cols: usize,
+}
+
+impl Strided {
+    /// Panics unless every group of an `R`×`R` tile lies inside `len`
+    /// values: the one bounds check of a tile.
+    #[inline(always)]
+    fn check<const R: usize>(self, len: usize) {
+        let last = (R - 1)
+            .checked_mul(self.rows)
+            .and_then(|rows| rows.checked_add((R - 1).checked_mul(self.cols)?))
+            .and_then(|offset| offset.checked_add(self.base)?.checked_add(LANES));
+        assert!(last.is_some_and(|end| end <= len), "a tile past its buffer");
+    }
+
+    /// Where group `(i, j)` starts.
+    #[inline(always)]
+    fn at(self, i: usize, j: usize) -> usize {
+        self.base + i * self.rows + j * self.cols
+    }
+}
+
+/// The `R`×`R` tile of groups of lanes at `at` in `values`.
+#[inline(always)]
+fn load_tile<F: Float, const R: usize>(values: &[F], at: Strided) -> [[Lanes<F>; R]; R] {
+    at.check::<R>(values.len());
+    let mut tile = [[[F::zero(); LANES]; R]; R];
+    for (i, row) in tile.iter_mut().enumerate() {
+        for (j, lanes) in row.iter_mut().enumerate() {
+            // SAFETY: i, j < R, so the group ends at most at
+            // base + (R - 1)·(rows + cols) + LANES, which `check` bounded by the length.
+            *lanes = unsafe {
+                values
+                    .as_ptr()
+                    .add(at.at(i, j))
+                    .cast::<Lanes<F>>()
+                    .read_unaligned()
+            };
+        }
+    }
+    tile
+}
+
+/// Writes (or with `accumulate`, adds) the `R`×`R` tile of groups of
+/// lanes at `at` in `values`.
+#[inline(always)]
+fn store_tile<F: Float, const R: usize>(
+    values: &mut [F],
+    at: Strided,
+    tile: &[[Lanes<F>; R]; R],
+    accumulate: bool,
+) {
+    at.check::<R>(values.len());
+    for (i, row) in tile.iter().enumerate() {
+        for (j, &lanes) in row.iter().enumerate() {
+            // SAFETY: as in `load_tile`: inside the buffer by `check`.
+            unsafe {
+                let target = values.as_mut_ptr().add(at.at(i, j)).cast::<Lanes<F>>();
+                let value = if accumulate {
+                    add(target.read_unaligned(), lanes)
+                } else {
+                    lanes
+                };
+                target.write_unaligned(value);
+            }
+        }
+    }
+}
+
+/// Where the blocks of [`LANES`] values of a row of `w` start: every
+/// [`LANES`]th value, and a last block ending at the row's end that
+/// overlaps the one before it. None when `w < LANES` (see [`scalar_columns`]).
+#[inline(always)]
+fn row_blocks(w: usize) -> impl Iterator<Item = usize> {
+    let tail = (!w.is_multiple_of(LANES) && w > LANES).then(|| w - LANES);
+    (0..w / LANES).map(|block| block * LANES).chain(tail)
+}
+
+/// The columns of a row of `w` that [`row_blocks`] leaves out, or all of
+/// them when a group has fewer than [`LANES`] lanes.
+#[inline(always)]
+fn scalar_columns(w: usize, lanes: usize) -> std::ops::Range<usize> {
+    if lanes < LANES || w < LANES {
+        0..w
+    } else {
+        0..0
+    }
+}
+
+/// Zeros the border of a `rows`×`width` plane of `channels` (padded)
+/// around the `h`×`w` block at `(top, left)`.
+#[inline(always)]
+fn zero_border<F: Float>(
+    plane: &mut [F],
+    (top, left, width): (usize, usize, usize),
+    (h, w): (usize, usize),
+    channels: usize,
+) {
+    let row_len = width * channels;
+    for (i, row) in plane.chunks_exact_mut(row_len).enumerate() {
+        if i < top || i >= top + h {
+            row.fill(F::zero());
+        } else {
+            row[..left * channels].fill(F::zero());
+            row[(left + w) * channels..].fill(F::zero());
+        }
+    }
+}
+
+/// One sample `x: [C, H, W]` channels-last into `out: [rows, width, channels]`
+/// (channels padded), at `(top, left)`: `out[((top + i)·width + left + j)·channels + c]
+/// = x[c][i][j]`. The padded channels are zeros; positions not written keep their value.
+#[inline(always)]
+fn to_channels_last<F: Float>(
+    x: &[F],
+    (h, w): (usize, usize),
+    (top, left, width): (usize, usize, usize),
+    out: &mut [F],
+    channels: usize,
+) {
+    let (planes, plane) = (x.len() / (h * w).max(1), h * w);
+    for first in (0..planes.div_ceil(LANES)).map(|group| group * LANES) {
+        let lanes = LANES.min(planes - first);
+        let at = |i: usize, j: usize| ((top + i) * width + left + j) * channels + first;
+        for i in 0..h {
+            let source = first * plane + i * w;
+            if lanes == LANES {
+                for j in row_blocks(w) {
+                    let (src, dst) = (&x[source + j..], &mut out[at(i, j)..]);
+                    F::lines_to_groups((src, plane), (dst, channels), LANES);
+                }
+            }
+            for j in scalar_columns(w, lanes) {
+                let mut group = [F::zero(); LANES];
+                for (l, value) in group[..lanes].iter_mut().enumerate() {
+                    *value = x[source + l * plane + j];
+                }
+                store(out, at(i, j), group);
+            }
+        }
+    }
+}
+
+/// The inverse of [`to_channels_last`]: `x[c][i][j] = from[((top + i)·width
+/// + left + j)·channels + c]`.
+#[inline(always)]
+fn to_channels_first<F: Float>(
+    from: &[F],
+    (top, left, width): (usize, usize, usize),
+    channels: usize,
+    x: &mut [F],
+    (h, w): (usize, usize),
+) {
+    let (planes, plane) = (x.len() / (h * w).max(1), h * w);
+    for first in (0..planes.div_ceil(LANES)).map(|group| group * LANES) {
+        let lanes = LANES.min(planes - first);
+        let at = |i: usize, j: usize| ((top + i) * width + left + j) * channels + first;
+        for i in 0..h {
+            let target = first * plane + i * w;
+            if lanes == LANES {
+                for j in row_blocks(w) {
+                    let (src, dst) = (&from[at(i, j)..], &mut x[target + j..]);
+                    F::lines_to_groups((src, channels), (dst, plane), LANES);
+                }
+            }
+            for j in scalar_columns(w, lanes) {
+                let group = load(from, at(i, j));
+                for (l, &value) in group[..lanes].iter().enumerate() {
+                    x[target + l * plane + j] = value;
+                }
+            }
+        }
+    }
+}
+
+/// `U[p][c][o] = (G g Gᵀ)[p]` for every kernel `g = weight[o][c]`,
+/// [`LANES`] output channels at a time.
+fn transform_weights<F: Float>(g: &ConvGeometry, t: &Tiling, weight: &[F], u: &mut [F]) {
+    u.fill(F::zero());
+    for c in 0..g.c_in {
+        for first in (0..g.c_out.div_ceil(LANES)).map(|group| group * LANES) {
+            let kernel = std::array::from_fn(|i| {
+                std::array::from_fn(|j| {
+                    std::array::from_fn(|l| {
+                        let o = first + l;
+                        if o < g.c_out {
+                            weight[((o * g.c_in + c) * 3 + i) * 3 + j]
+                        } else {
+                            F::zero()
+                        }
+                    })
+                })
+            });
+            let points = both_axes(kernel, weight_1d);
+            for (p, point) in points.as_flattened().iter().enumerate() {
+                store(u, (p * t.c_in + c) * t.c_out + first, *point);
+            }
+        }
+    }
+}
+
+/// `dW[o][c] = Gᵀ Ŵ G`, with `Ŵ` summed over the parts (into the first),
+/// and the bias gradient summed over the parts.
+fn weight_grads_out<F: Float>(
+    g: &ConvGeometry,
+    t: &Tiling,
+    parts: &mut [F],
+    d_weight: &mut [F],
+    d_bias: &mut [F],
+) {
+    let part_len = POINTS * t.c_out * t.c_in + t.c_out;
+    let (sum, rest) = parts.split_at_mut(part_len);
+    for part in rest.chunks_exact(part_len) {
+        sum.iter_mut().zip(part).for_each(|(s, &v)| *s += v);
+    }
+    for o in 0..g.c_out {
+        for first in (0..g.c_in.div_ceil(LANES)).map(|group| group * LANES) {
+            let cols = t.c_out * t.c_in;
+            let base = o * t.c_in + first;
+            let points = load_tile::<F, 4>(
+                sum,
+                Strided {
+                    base,
+                    rows: 4 * cols,
+                    cols,
+                },
+            );
+            let kernel = both_axes(points, weight_grad_1d);
+            for l in 0..LANES.min(g.c_in - first) {
+                for (tap, value) in kernel.as_flattened().iter().enumerate() {
+                    d_weight[(o * g.c_in + first + l) * 9 + tap] = value[l];
+                }
+            }
+        }
+    }
+    d_bias.copy_from_slice(&sum[POINTS * t.c_out * t.c_in..][..g.c_out]);
+}
+
+/// `y = act(conv(x, weight) + bias)` for a batch `x: [B, C_IN, H, W]`.
+pub fn forward<F: Float, A: Activation>(
+    g: &ConvGeometry,
+    x: &[F],
+    weight: &[F],
+    bias: &[F],
+    y: &mut [F],
+    s: &mut WinogradScratch<F>,
+) {
+    let t = Tiling::of(g);
+    let (in_len, out_len, count) = (g.c_in * g.h * g.w, g.c_out * g.positions(), t.count());
+    let batch = y.len() / out_len.max(1);
+    let parts = batch.div_ceil(t.samples);
+    s.weights.resize(POINTS * t.c_in * t.c_out, F::zero());
+    s.inputs.resize(POINTS * batch * count * t.c_in, F::zero());
+    s.products
+        .resize(POINTS * batch * count * t.c_out, F::zero());
+    s.planes.resize(parts * t.plane_len(), F::zero());
+    s.tiles.clear();
+    s.tiles
+        .extend((0..t.rows).flat_map(|r| (0..t.cols).map(move |c| (r, c))));
+    transform_weights(g, &t, weight, &mut s.weights);
+    s.bias.clear();
+    s.bias.extend_from_slice(bias);
+    s.bias.resize(t.c_out, F::zero());
+    let (u, tiles, bias, (top, left)) = (&s.weights, &s.tiles, &s.bias, g.pad());
+    let parts = x
+        .par_chunks(t.samples * in_len)
+        .zip(y.par_chunks_mut(t.samples * out_len))
+        .zip(s.inputs.par_chunks_mut(t.part_len(t.c_in)))
+        .zip(s.products.par_chunks_mut(t.part_len(t.c_out)))
+        .zip(s.planes.par_chunks_mut(t.plane_len()));
+    parts.for_each(|((((x, y), v), m), plane)| {
+        let n = v.len() / (POINTS * t.c_in);
+        // V[p][tile][c] = (Bᵀ d B)[p]
+        vectorized(
+            #[inline(always)]
+            || {
+                for (b, x) in x.chunks_exact(in_len).enumerate() {
+                    let padded = &mut plane[..(2 * t.rows + 2) * t.width * t.c_in];
+                    let layout = (top, left, t.width);
+                    zero_border(padded, layout, (g.h, g.w), t.c_in);
+                    to_channels_last(x, (g.h, g.w), layout, padded, t.c_in);
+                    for (index, &(r, c)) in tiles.iter().enumerate() {
+                        let tile = b * count + index;
+                        for first in (0..t.c_in.div_ceil(LANES)).map(|group| group * LANES) {
+                            let rows = t.width * t.c_in;
+                            let at = Strided {
+                                base: 2 * r * rows + 2 * c * t.c_in + first,
+                                rows,
+                                cols: t.c_in,
+                            };
+                            let points = both_axes(load_tile::<F, 4>(padded, at), input_1d);
+                            let cols = n * t.c_in;
+                            let base = tile * t.c_in + first;
+                            let to = Strided {
+                                base,
+                                rows: 4 * cols,
+                                cols,
+                            };
+                            store_tile(v, to, &points, false);
+                        }
+                    }
+                }
+            },
+        );
+        // M[p][N, C_OUT] = V[p][N, C_IN] · U[p][C_IN, C_OUT]
+        let shape = GemmShape {
+            m: n,
+            n: t.c_out,
+            k: t.c_in,
+            a_transposed: false,
+            b_transposed: false,
+            accumulate: false,
+        };
+        let products = v
+            .chunks_exact(n * t.c_in)
+            .zip(u.chunks_exact(t.c_in * t.c_out))
+            .zip(m.chunks_exact_mut(n * t.c_out));
+        for ((v, u), m) in products {
+            F::gemm(shape, v, u, m, &|_, _, _: &mut [F]| {});
+        }
+        // y = act(Aᵀ M A + bias)
+        vectorized(
+            #[inline(always)]
+            || {
+                for (b, y) in y.chunks_exact_mut(out_len).enumerate() {
+                    let outputs = &mut plane[..g.positions() * t.c_out];
+                    for (index, &(r, c)) in tiles.iter().enumerate() {
+                        let tile = b * count + index;
+                        for first in (0..t.c_out.div_ceil(LANES)).map(|group| group * LANES) {
+                            let cols = n * t.c_out;
+                            let base = tile * t.c_out + first;
+                            let at = Strided {
+                                base,
+                                rows: 4 * cols,
+                                cols,
+                            };
+                            let mut values = both_axes(load_tile::<F, 4>(m, at), output_1d);
+                            let bias = load(bias, first);
+                            for value in values.as_flattened_mut() {
+                                *value = add(*value, bias);
+                            }
+                            let (rows, cols) = (g.w_out * t.c_out, t.c_out);
+                            let base = 2 * r * rows + 2 * c * cols + first;
+                            if 2 * r + 1 < g.h_out && 2 * c + 1 < g.w_out {
+                                store_tile(outputs, Strided { base, rows, cols }, &values, false);
+                                continue;
+                            }
+                            for (i, row) in values.iter().enumerate() {
+                                for (j, &value) in row.iter().enumerate() {
+                                    if 2 * r + i < g.h_out && 2 * c + j < g.w_out {
+                                        store(outputs, base + i * rows + j * cols, value);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let layout = (0, 0, g.w_out);
+                    let size = (g.h_out, g.w_out);
+                    to_channels_first(outputs, layout, t.c_out, y, size);
+                    if A::KIND == ActivationKind::Softmax {
+                        A::forward(y);
+                    } else {
+                        y.chunks_exact_mut(g.positions()).for_each(A::forward);
+                    }
+                }
+            },
+        );
+    });
+}
+
+/// Backward from `dy` at the outputs `y` of activation `A` (its
+/// derivative applied here), with the scratch of the forward pass on the
+/// same `x` and `weight`: writes `d_weight`, `d_bias`, and `dx` when asked.
+pub fn backward<F: Float, A: Activation>(
+    g: &ConvGeometry,
+    (dy, y): (&[F], &[F]),
+    (d_weight, d_bias): (&mut [F], &mut [F]),
+    dx: Option<&mut [F]>,
+    s: &mut WinogradScratch<F>,
+) {
+    let t = Tiling::of(g);
+    let (in_len, out_len, count) = (g.c_in * g.h * g.w, g.c_out * g.positions(), t.count());
+    let batch = dy.len() / out_len.max(1);
+    let part_grads = POINTS * t.c_out * t.c_in + t.c_out;
+    s.weight_grads
+        .resize(batch.div_ceil(t.samples) * part_grads, F::zero());
+    let with_dx = dx.is_some();
+    if with_dx {
+        s.input_grads
+            .resize(POINTS * batch * count * t.c_in, F::zero());
+    }
+    // `y` is not read through `Linear` (and may be empty then).
+    let y = if A::KIND == ActivationKind::Linear {
+        dy
+    } else {
+        y
+    };
+    let mut no_dx = Vec::new();
+    let dx = dx.unwrap_or(&mut no_dx);
+    let (u, tiles, (top, left)) = (&s.weights, &s.tiles, g.pad());
+    let dz_width = 2 * t.cols;
+    let samples = t.samples;
+    let parts = dy
+        .par_chunks(samples * out_len)
+        .zip(y.par_chunks(samples * out_len))
+        .zip(s.inputs.par_chunks(t.part_len(t.c_in)))
+        .zip(s.products.par_chunks_mut(t.part_len(t.c_out)))
+        .zip(s.weight_grads.par_chunks_mut(part_grads))
+        .zip(s.planes.par_chunks_mut(t.plane_len()));
+    type Part<'a, F> = (
+        ((((&'a [F], &'a [F]), &'a [F]), &'a mut [F]), &'a mut [F]),
+        &'a mut [F],
+    );
+    let each = |(((((dy, y), v), z), grads), plane): Part<'_, F>,
+                input_grads: Option<(&mut [F], &mut [F])>| {
+        let n = v.len() / (POINTS * t.c_in);
+        let (w_hat, d_bias) = grads.split_at_mut(POINTS * t.c_out * t.c_in);
+        d_bias.fill(F::zero());
+        let (plane, channel) = plane.split_at_mut(plane.len() - 4 * count);
+        let channel = &mut channel[..g.positions()];
+        // Z[p][tile][o] = (A dz Aᵀ)[p], dz = dy · act'(y)
+        vectorized(
+            #[inline(always)]
+            || {
+                for (b, (dy, y)) in dy.chunks_exact(out_len).zip(y.chunks(out_len)).enumerate() {
+                    let dz = &mut plane[..2 * t.rows * dz_width * t.c_out];
+                    zero_border(dz, (0, 0, dz_width), (g.h_out, g.w_out), t.c_out);
+                    for (o, dy) in dy.chunks_exact(g.positions()).enumerate() {
+                        channel.copy_from_slice(dy);
+                        if A::KIND != ActivationKind::Linear {
+                            A::backward(&y[o * g.positions()..][..g.positions()], channel);
+                        }
+                        d_bias[o] += sum_lanes(channel);
+                        for (oh, row) in channel.chunks_exact(g.w_out).enumerate() {
+                            for (ow, &value) in row.iter().enumerate() {
+                                dz[(oh * dz_width + ow) * t.c_out + o] = value;
+                            }
+                        }
+                    }
+                    for (index, &(r, c)) in tiles.iter().enumerate() {
+                        let tile = b * count + index;
+                        for first in (0..t.c_out.div_ceil(LANES)).map(|group| group * LANES) {
+                            let rows = dz_width * t.c_out;
+                            let base = 2 * r * rows + 2 * c * t.c_out + first;
+                            let at = Strided {
+                                base,
+                                rows,
+                                cols: t.c_out,
+                            };
+                            let points = both_axes(load_tile::<F, 2>(dz, at), output_grad_1d);
+                            let cols = n * t.c_out;
+                            let base = tile * t.c_out + first;
+                            store_tile(
+                                z,
+                                Strided {
+                                    base,
+                                    rows: 4 * cols,
+                                    cols,
+                                },
+                                &points,
+                                false,
+                            );
+                        }
+                    }
+                }
+            },
+        );
+        // Ŵ[p][C_OUT, C_IN] = Z[p][N, C_OUT]ᵀ · V[p][N, C_IN]
+        let weight_grad = GemmShape {
+            m: t.c_out,
+            n: t.c_in,
+            k: n,
+            a_transposed: true,
+            b_transposed: false,
+            accumulate: false,
+        };
+        let products = z
+            .chunks_exact(n * t.c_out)
+            .zip(v.chunks_exact(n * t.c_in))
+            .zip(w_hat.chunks_exact_mut(t.c_out * t.c_in));
+        for ((z, v), w_hat) in products {
+            F::gemm(weight_grad, z, v, w_hat, &|_, _, _: &mut [F]| {});
+        }
+        let Some((d, dx)) = input_grads else {
+            return;
+        };
+        // D[p][N, C_IN] = Z[p][N, C_OUT] · U[p][C_IN, C_OUT]ᵀ
+        let input_grad = GemmShape {
+            m: n,
+            n: t.c_in,
+            k: t.c_out,
+            a_transposed: false,
+            b_transposed: true,
+            accumulate: false,
+        };
+        let products = z
+            .chunks_exact(n * t.c_out)
+            .zip(u.chunks_exact(t.c_in * t.c_out))
+            .zip(d.chunks_exact_mut(n * t.c_in));
+        for ((z, u), d) in products {
+            F::gemm(input_grad, z, u, d, &|_, _, _: &mut [F]| {});
+        }
+        // dx = Σ over tiles of B D Bᵀ, cropped
+        vectorized(
+            #[inline(always)]
+            || {
+                for (b, dx) in dx.chunks_exact_mut(in_len).enumerate() {
+                    let padded = &mut plane[..(2 * t.rows + 2) * t.width * t.c_in];
+                    padded.fill(F::zero());
+                    for (index, &(r, c)) in tiles.iter().enumerate() {
+                        let tile = b * count + index;
+                        for first in (0..t.c_in.div_ceil(LANES)).map(|group| group * LANES) {
+                            let cols = n * t.c_in;
+                            let base = tile * t.c_in + first;
+                            let at = Strided {
+                                base,
+                                rows: 4 * cols,
+                                cols,
+                            };
+                            let grads = both_axes(load_tile::<F, 4>(d, at), input_grad_1d);
+                            let rows = t.width * t.c_in;
+                            let base = 2 * r * rows + 2 * c * t.c_in + first;
+                            let to = Strided {
+                                base,
+                                rows,
+                                cols: t.c_in,
+                            };
+                            store_tile(padded, to, &grads, true);
+                        }
+                    }
+                    let layout = (top, left, t.width);
+                    to_channels_first(padded, layout, t.c_in, dx, (g.h, g.w));
+                }
+            },
+        );
+    };
+    if with_dx {
+        let input_grads = s.input_grads.par_chunks_mut(t.part_len(t.c_in));
+        let dx_parts = dx.par_chunks_mut(samples * in_len);
+        parts
+            .zip(input_grads.zip(dx_parts))
+            .for_each(|(part, (d, dx))| each(part, Some((d, dx))));
+    } else {
+        parts.for_each(|part| each(part, None));
+    }
+    weight_grads_out(g, &t, &mut s.weight_grads, d_weight, d_bias);
+}
