@@ -112,11 +112,11 @@ impl Tiling {
 
     /// Values of a part's channels-last plane: the largest of a padded
     /// input (or its gradient) and an output (or its gradient), and one
-    /// channel's output positions.
+    /// sample's output gradient channels-first.
     fn plane_len(&self) -> usize {
         let input = (2 * self.rows + 2) * self.width * self.c_in;
         let output = 4 * self.count() * self.c_out;
-        input.max(output) + 4 * self.count()
+        input.max(output) + output
     }
 
     /// Values of a part's transformed tiles with `channels` (padded).
@@ -663,8 +663,8 @@ pub fn backward<F: Float, A: Activation>(
         let n = v.len() / (POINTS * t.c_in);
         let (w_hat, d_bias) = grads.split_at_mut(POINTS * t.c_out * t.c_in);
         d_bias.fill(F::zero());
-        let (plane, channel) = plane.split_at_mut(plane.len() - 4 * count);
-        let channel = &mut channel[..g.positions()];
+        let (plane, dz_first) = plane.split_at_mut(plane.len() - 4 * count * t.c_out);
+        let dz_first = &mut dz_first[..out_len];
         // Z[p][tile][o] = (A dz Aᵀ)[p], dz = dy · act'(y)
         vectorized(
             #[inline(always)]
@@ -672,18 +672,16 @@ pub fn backward<F: Float, A: Activation>(
                 for (b, (dy, y)) in dy.chunks_exact(out_len).zip(y.chunks(out_len)).enumerate() {
                     let dz = &mut plane[..2 * t.rows * dz_width * t.c_out];
                     zero_border(dz, (0, 0, dz_width), (g.h_out, g.w_out), t.c_out);
-                    for (o, dy) in dy.chunks_exact(g.positions()).enumerate() {
-                        channel.copy_from_slice(dy);
+                    dz_first.copy_from_slice(dy);
+                    let channels = dz_first.chunks_exact_mut(g.positions());
+                    for ((o, channel), y) in channels.enumerate().zip(y.chunks(g.positions())) {
                         if A::KIND != ActivationKind::Linear {
-                            A::backward(&y[o * g.positions()..][..g.positions()], channel);
+                            A::backward(y, channel);
                         }
                         d_bias[o] += sum_lanes(channel);
-                        for (oh, row) in channel.chunks_exact(g.w_out).enumerate() {
-                            for (ow, &value) in row.iter().enumerate() {
-                                dz[(oh * dz_width + ow) * t.c_out + o] = value;
-                            }
-                        }
                     }
+                    let size = (g.h_out, g.w_out);
+                    to_channels_last(dz_first, size, (0, 0, dz_width), dz, t.c_out);
                     for (index, &(r, c)) in tiles.iter().enumerate() {
                         let tile = b * count + index;
                         for first in (0..t.c_out.div_ceil(LANES)).map(|group| group * LANES) {
