@@ -4,7 +4,7 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use crate::kernels::{Gather, MatRef};
+use crate::kernels::{ActivationDerivative, ConvGeometry, Gather, MatRef, WinogradScratch};
 
 /// A floating-point element type: `f32` for training, `f64` for gradient checks.
 ///
@@ -103,6 +103,62 @@ pub trait Float:
     fn lines_to_groups(src: (&[Self], usize), dst: (&mut [Self], usize), depth: usize) {
         crate::kernels::lines_to_groups_plain(src, dst, depth);
     }
+
+    /// A 3×3 convolution of stride 1 by Winograd's F(2×2, 3×3), forward:
+    /// `y = act(conv(x, weight) + bias)` over a batch `x: [B, C_IN, H, W]`
+    /// (padding as [`ConvGeometry`] implies), `activation` applying `act` in
+    /// place over each sample's outputs `[C_OUT, H_OUT, W_OUT]`. The
+    /// scratch keeps what backward reuses. `f32`'s is compiled once in
+    /// keelnet rather than in every crate that declares a network.
+    ///
+    /// ```
+    /// use keelnet::Float;
+    /// use keelnet::kernels::{ConvGeometry, WinogradScratch};
+    /// // One 4×4 channel of ones through one 3×3 filter of ones.
+    /// let g = ConvGeometry { c_in: 1, h: 4, w: 4, c_out: 1, k: 3, stride: 1, h_out: 2, w_out: 2 };
+    /// let (mut y, mut scratch) = ([0.0f32; 4], WinogradScratch::default());
+    /// f32::winograd_forward(&g, (&[1.0; 16], &[1.0; 9], &[0.5]), &mut y, &|_| {}, &mut scratch);
+    /// assert_eq!(y, [9.5; 4]);
+    /// ```
+    fn winograd_forward(
+        g: &ConvGeometry,
+        (x, weight, bias): (&[Self], &[Self], &[Self]),
+        y: &mut [Self],
+        activation: &(dyn Fn(&mut [Self]) + Sync),
+        scratch: &mut WinogradScratch<Self>,
+    ) {
+        crate::kernels::winograd_forward(g, (x, weight, bias), y, activation, scratch);
+    }
+
+    /// Backward of [`winograd_forward`](Float::winograd_forward) from `dy` at
+    /// its outputs `y`, with its scratch: writes `d_weight`, `d_bias`, and
+    /// `dx` when asked. `derivative(y, d)` multiplies one output channel's
+    /// gradient `d` by the activation's derivative at `y` in place (`None`:
+    /// the identity, and `y` is not read).
+    ///
+    /// ```
+    /// use keelnet::Float;
+    /// use keelnet::kernels::{ConvGeometry, WinogradScratch};
+    /// let g = ConvGeometry { c_in: 1, h: 4, w: 4, c_out: 1, k: 3, stride: 1, h_out: 2, w_out: 2 };
+    /// let (mut y, mut scratch) = ([0.0f32; 4], WinogradScratch::default());
+    /// f32::winograd_forward(&g, (&[1.0; 16], &[1.0; 9], &[0.5]), &mut y, &|_| {}, &mut scratch);
+    /// let (mut d_weight, mut d_bias, mut dx) = ([0.0f32; 9], [0.0f32; 1], [0.0f32; 16]);
+    /// let grads = (&mut d_weight[..], &mut d_bias[..]);
+    /// f32::winograd_backward(&g, (&[1.0; 4], &y), grads, Some(&mut dx), None, &mut scratch);
+    /// assert_eq!((d_weight, d_bias), ([4.0; 9], [4.0]));
+    /// assert_eq!((dx[0], dx[1], dx[5]), (1.0, 2.0, 4.0)); // windows covering each pixel
+    /// ```
+    fn winograd_backward(
+        g: &ConvGeometry,
+        (dy, y): (&[Self], &[Self]),
+        (d_weight, d_bias): (&mut [Self], &mut [Self]),
+        dx: Option<&mut [Self]>,
+        derivative: Option<ActivationDerivative<'_, Self>>,
+        scratch: &mut WinogradScratch<Self>,
+    ) {
+        let grads = (d_weight, d_bias);
+        crate::kernels::winograd_backward(g, (dy, y), grads, dx, derivative, scratch);
+    }
 }
 
 /// The shape of a matrix product `c[m×n] (+)= op(a)[m×k] · op(b)[k×n]`,
@@ -168,6 +224,30 @@ impl Float for f32 {
     }
     fn lines_to_groups(src: (&[Self], usize), dst: (&mut [Self], usize), depth: usize) {
         crate::kernels::lines_to_groups_f32(src, dst, depth);
+    }
+    // Not inlined, so that a crate declaring a network calls the copy
+    // compiled here instead of compiling its own.
+    #[inline(never)]
+    fn winograd_forward(
+        g: &ConvGeometry,
+        (x, weight, bias): (&[Self], &[Self], &[Self]),
+        y: &mut [Self],
+        activation: &(dyn Fn(&mut [Self]) + Sync),
+        scratch: &mut WinogradScratch<Self>,
+    ) {
+        crate::kernels::winograd_forward(g, (x, weight, bias), y, activation, scratch);
+    }
+    #[inline(never)]
+    fn winograd_backward(
+        g: &ConvGeometry,
+        (dy, y): (&[Self], &[Self]),
+        (d_weight, d_bias): (&mut [Self], &mut [Self]),
+        dx: Option<&mut [Self]>,
+        derivative: Option<ActivationDerivative<'_, Self>>,
+        scratch: &mut WinogradScratch<Self>,
+    ) {
+        let grads = (d_weight, d_bias);
+        crate::kernels::winograd_backward(g, (dy, y), grads, dx, derivative, scratch);
     }
 }
 

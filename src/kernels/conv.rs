@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 
 use super::conv_fold::fold;
-use super::winograd::{self, WinogradScratch};
+use super::winograd::{self, ActivationDerivative, WinogradScratch};
 use super::{Gather, conv_direct, sum_lanes};
 use crate::{Activation, ActivationKind, Float, GemmShape};
 
@@ -187,7 +187,15 @@ pub fn conv2d_forward<F: Float, A: Activation>(
     scratch: &mut ConvScratch<F>,
 ) {
     if winograd::takes(g) {
-        winograd::forward::<F, A>(g, x, weight, bias, y, &mut scratch.winograd);
+        let positions = g.positions();
+        let activation = |y: &mut [F]| {
+            if A::KIND == ActivationKind::Softmax {
+                A::forward(y);
+            } else {
+                y.chunks_exact_mut(positions).for_each(A::forward);
+            }
+        };
+        F::winograd_forward(g, (x, weight, bias), y, &activation, &mut scratch.winograd);
         return;
     }
     let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
@@ -294,7 +302,11 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     scratch: &mut ConvScratch<F>,
 ) {
     if winograd::takes(g) {
-        winograd::backward::<F, A>(g, (dy, y), (d_weight, d_bias), dx, &mut scratch.winograd);
+        let derivative = |y: &[F], d: &mut [F]| A::backward(y, d);
+        let derivative = (A::KIND != ActivationKind::Linear)
+            .then_some(&derivative as ActivationDerivative<'_, F>);
+        let grads = (d_weight, d_bias);
+        F::winograd_backward(g, (dy, y), grads, dx, derivative, &mut scratch.winograd);
         return;
     }
     let positions = g.positions();

@@ -26,4 +26,5 @@ pub use reference::{matmul, matmul_a_bt, matmul_at_b};
 pub use rows::{copy_short, sum_lanes, sum_rows};
 pub use tap_sums::tap_sums;
 pub(crate) use tap_sums::tap_sums_f32;
-pub use winograd::WinogradScratch;
+pub use winograd::{ActivationDerivative, WinogradScratch};
+pub(crate) use winograd::{backward as winograd_backward, forward as winograd_forward};

@@ -29,7 +29,7 @@
 use rayon::prelude::*;
 
 use super::{ConvGeometry, conv_direct, sum_lanes, vectorized};
-use crate::{Activation, ActivationKind, Float, GemmShape};
+use crate::{Float, GemmShape};
 
 /// Channels transformed together, one per lane.
 const LANES: usize = 8;
@@ -52,6 +52,20 @@ pub fn takes(g: &ConvGeometry) -> bool {
         && !conv_direct::takes(g)
         && tiles * POINTS * 5 <= g.positions() * 9 * 3
 }
+
+/// An activation's derivative as the Winograd backward pass applies it:
+/// `derivative(y, d)` multiplies one output channel's gradient `d` by the
+/// derivative at that channel's outputs `y`, in place.
+///
+/// ```
+/// use keelnet::kernels::ActivationDerivative;
+/// let relu: ActivationDerivative<'_, f32> =
+///     &|y, d| d.iter_mut().zip(y).filter(|(_, y)| **y <= 0.0).for_each(|(d, _)| *d = 0.0);
+/// let mut d = [1.0, 1.0];
+/// relu(&[-1.0, 2.0], &mut d);
+/// assert_eq!(d, [0.0, 1.0]);
+/// ```
+pub type ActivationDerivative<'a, F> = &'a (dyn Fn(&[F], &mut [F]) + Sync);
 
 /// A Winograd convolution's scratch, sized once per batch size and
 /// reused; the forward pass's transformed weights and input tiles are
@@ -483,13 +497,15 @@ fn weight_grads_out<F: Float>(
     d_bias.copy_from_slice(&sum[POINTS * t.c_out * t.c_in..][..g.c_out]);
 }
 
-/// `y = act(conv(x, weight) + bias)` for a batch `x: [B, C_IN, H, W]`.
-pub fn forward<F: Float, A: Activation>(
+/// `y = act(conv(x, weight) + bias)` for a batch `x: [B, C_IN, H, W]`,
+/// `activation` applying `act` over each sample's outputs `[C_OUT, H_OUT,
+/// W_OUT]` in place. The activation comes as a function, not a type, so
+/// that this code is compiled once, not once per activation.
+pub fn forward<F: Float>(
     g: &ConvGeometry,
-    x: &[F],
-    weight: &[F],
-    bias: &[F],
+    (x, weight, bias): (&[F], &[F], &[F]),
     y: &mut [F],
+    activation: &(dyn Fn(&mut [F]) + Sync),
     s: &mut WinogradScratch<F>,
 ) {
     let t = Tiling::of(g);
@@ -604,25 +620,24 @@ pub fn forward<F: Float, A: Activation>(
                     let layout = (0, 0, g.w_out);
                     let size = (g.h_out, g.w_out);
                     to_channels_first(outputs, layout, t.c_out, y, size);
-                    if A::KIND == ActivationKind::Softmax {
-                        A::forward(y);
-                    } else {
-                        y.chunks_exact_mut(g.positions()).for_each(A::forward);
-                    }
+                    activation(y);
                 }
             },
         );
     });
 }
 
-/// Backward from `dy` at the outputs `y` of activation `A` (its
-/// derivative applied here), with the scratch of the forward pass on the
-/// same `x` and `weight`: writes `d_weight`, `d_bias`, and `dx` when asked.
-pub fn backward<F: Float, A: Activation>(
+/// Backward from `dy` at the outputs `y`, with the scratch of the forward
+/// pass on the same `x` and `weight`: writes `d_weight`, `d_bias`, and `dx`
+/// when asked. `derivative(y, d)` multiplies one channel's gradient `d` by
+/// the activation's derivative at its outputs `y` (`None`: the identity,
+/// and `y` is not read).
+pub fn backward<F: Float>(
     g: &ConvGeometry,
     (dy, y): (&[F], &[F]),
     (d_weight, d_bias): (&mut [F], &mut [F]),
     dx: Option<&mut [F]>,
+    derivative: Option<ActivationDerivative<'_, F>>,
     s: &mut WinogradScratch<F>,
 ) {
     let t = Tiling::of(g);
@@ -637,11 +652,7 @@ pub fn backward<F: Float, A: Activation>(
             .resize(POINTS * batch * count * t.c_in, F::zero());
     }
     // `y` is not read through `Linear` (and may be empty then).
-    let y = if A::KIND == ActivationKind::Linear {
-        dy
-    } else {
-        y
-    };
+    let y = if derivative.is_none() { dy } else { y };
     let mut no_dx = Vec::new();
     let dx = dx.unwrap_or(&mut no_dx);
     let (u, tiles, (top, left)) = (&s.weights, &s.tiles, g.pad());
@@ -675,8 +686,8 @@ pub fn backward<F: Float, A: Activation>(
                     dz_first.copy_from_slice(dy);
                     let channels = dz_first.chunks_exact_mut(g.positions());
                     for ((o, channel), y) in channels.enumerate().zip(y.chunks(g.positions())) {
-                        if A::KIND != ActivationKind::Linear {
-                            A::backward(y, channel);
+                        if let Some(derivative) = derivative {
+                            derivative(y, channel);
                         }
                         d_bias[o] += sum_lanes(channel);
                     }
