@@ -106,8 +106,9 @@ pub trait Float:
 
     /// A 3×3 convolution of stride 1 by Winograd's F(2×2, 3×3), forward:
     /// `y = act(conv(x, weight) + bias)` over a batch `x: [B, C_IN, H, W]`
-    /// (padding as [`ConvGeometry`] implies), `activation` applying `act` in
-    /// place over each sample's outputs `[C_OUT, H_OUT, W_OUT]`. The
+    /// with `inputs = (x, weight, bias)` (padding as [`ConvGeometry`]
+    /// implies), `activation` applying `act` in place over each sample's
+    /// outputs `[C_OUT, H_OUT, W_OUT]`. The
     /// scratch keeps what backward reuses. `f32`'s is compiled once in
     /// keelnet rather than in every crate that declares a network.
     ///
@@ -122,17 +123,17 @@ pub trait Float:
     /// ```
     fn winograd_forward(
         g: &ConvGeometry,
-        (x, weight, bias): (&[Self], &[Self], &[Self]),
+        inputs: (&[Self], &[Self], &[Self]),
         y: &mut [Self],
         activation: &(dyn Fn(&mut [Self]) + Sync),
         scratch: &mut WinogradScratch<Self>,
     ) {
-        crate::kernels::winograd_forward(g, (x, weight, bias), y, activation, scratch);
+        crate::kernels::winograd_forward(g, inputs, y, activation, scratch);
     }
 
     /// Backward of [`winograd_forward`](Float::winograd_forward) from `dy` at
     /// its outputs `y`, with its scratch: writes `d_weight`, `d_bias`, and
-    /// `dx` when asked. `derivative(y, d)` multiplies one output channel's
+    /// `dx` when asked. `derivative(y, d)` multiplies one sample's output
     /// gradient `d` by the activation's derivative at `y` in place (`None`:
     /// the identity, and `y` is not read).
     ///
@@ -151,12 +152,11 @@ pub trait Float:
     fn winograd_backward(
         g: &ConvGeometry,
         (dy, y): (&[Self], &[Self]),
-        (d_weight, d_bias): (&mut [Self], &mut [Self]),
+        grads: (&mut [Self], &mut [Self]),
         dx: Option<&mut [Self]>,
         derivative: Option<ActivationDerivative<'_, Self>>,
         scratch: &mut WinogradScratch<Self>,
     ) {
-        let grads = (d_weight, d_bias);
         crate::kernels::winograd_backward(g, (dy, y), grads, dx, derivative, scratch);
     }
 }
@@ -230,23 +230,22 @@ impl Float for f32 {
     #[inline(never)]
     fn winograd_forward(
         g: &ConvGeometry,
-        (x, weight, bias): (&[Self], &[Self], &[Self]),
+        inputs: (&[Self], &[Self], &[Self]),
         y: &mut [Self],
         activation: &(dyn Fn(&mut [Self]) + Sync),
         scratch: &mut WinogradScratch<Self>,
     ) {
-        crate::kernels::winograd_forward(g, (x, weight, bias), y, activation, scratch);
+        crate::kernels::winograd_forward(g, inputs, y, activation, scratch);
     }
     #[inline(never)]
     fn winograd_backward(
         g: &ConvGeometry,
         (dy, y): (&[Self], &[Self]),
-        (d_weight, d_bias): (&mut [Self], &mut [Self]),
+        grads: (&mut [Self], &mut [Self]),
         dx: Option<&mut [Self]>,
         derivative: Option<ActivationDerivative<'_, Self>>,
         scratch: &mut WinogradScratch<Self>,
     ) {
-        let grads = (d_weight, d_bias);
         crate::kernels::winograd_backward(g, (dy, y), grads, dx, derivative, scratch);
     }
 }

@@ -136,10 +136,10 @@ fn max_pool_matches_direct_loops_with_ties_and_odd_sizes() {
     }
 }
 
-#[test]
-fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
-    use keelnet::kernels::conv2d_backward;
-    // Large enough for threaded products: 16 samples of 8x16x16 -> 8x14x14 with 3x3 kernels.
+/// A batch of 8x16x16 -> 8x14x14 convolutions with 3x3 kernels (which
+/// Winograd's kernels take): its geometry, and random inputs, weights,
+/// biases and output gradients.
+fn conv_8x16x16_to_8x14x14(batch: usize) -> (ConvGeometry, [Vec<f64>; 4]) {
     let g = ConvGeometry {
         c_in: 8,
         h: 16,
@@ -150,11 +150,78 @@ fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
         h_out: 14,
         w_out: 14,
     };
+    let values = |len: usize, seed: u64| random_batch::<Rank1<1>>(len, seed).into_vec();
+    let (x, dz) = (
+        values(batch * 8 * 16 * 16, 1),
+        values(batch * 8 * 14 * 14, 4),
+    );
+    (g, [x, values(8 * 8 * 9, 2), values(8, 3), dz])
+}
+
+#[test]
+fn conv2d_backward_through_softmax_takes_whole_samples() {
+    use keelnet::kernels::conv2d_backward;
+    use keelnet::{Activation, Softmax};
+    let (batch, in_len, out_len) = (3, 8 * 16 * 16, 8 * 14 * 14);
+    let (g, [x, weight, bias, dy]) = conv_8x16x16_to_8x14x14(batch);
+    let mut y = vec![0.0; batch * out_len];
+    let mut scratch = ConvScratch::default();
+    conv2d_forward::<f64, Softmax>(&g, &x, &weight, &bias, &mut y, &mut scratch);
+    // The softmax's derivative over each whole sample by hand, then no activation.
+    let mut dz = dy.clone();
+    for (y, dz) in y.chunks_exact(out_len).zip(dz.chunks_exact_mut(out_len)) {
+        Softmax::backward(y, dz);
+    }
+    let mut grads = |activation_in_kernel: bool| {
+        let (mut dw, mut db, mut dx) = (
+            vec![0.0; 8 * 8 * 9],
+            vec![0.0; 8],
+            vec![0.0; batch * in_len],
+        );
+        let dx_out = Some(&mut dx[..]);
+        if activation_in_kernel {
+            let (dw, db) = (&mut dw, &mut db);
+            conv2d_backward::<f64, Softmax>(
+                &g,
+                &x,
+                &weight,
+                (&dy, &y),
+                dw,
+                db,
+                dx_out,
+                &mut scratch,
+            );
+        } else {
+            let (dw, db) = (&mut dw, &mut db);
+            conv2d_backward::<f64, Linear>(
+                &g,
+                &x,
+                &weight,
+                (&dz, &[]),
+                dw,
+                db,
+                dx_out,
+                &mut scratch,
+            );
+        }
+        [dw, db, dx]
+    };
+    let (through_kernel, by_hand) = (grads(true), grads(false));
+    for (a, b) in through_kernel
+        .iter()
+        .flatten()
+        .zip(by_hand.iter().flatten())
+    {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
+    use keelnet::kernels::conv2d_backward;
+    // Large enough for threaded products: 16 samples.
     let (batch, in_len, out_len) = (16, 8 * 16 * 16, 8 * 14 * 14);
-    let x = random_batch::<Rank1<1>>(batch * in_len, 1).into_vec();
-    let weight = random_batch::<Rank1<1>>(8 * 8 * 9, 2).into_vec();
-    let bias = random_batch::<Rank1<1>>(8, 3).into_vec();
-    let dz = random_batch::<Rank1<1>>(batch * out_len, 4).into_vec();
+    let (g, [x, weight, bias, dz]) = conv_8x16x16_to_8x14x14(batch);
 
     let mut scratch = ConvScratch::default();
     let mut y = vec![0.0; batch * out_len];

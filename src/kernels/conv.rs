@@ -302,9 +302,8 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     scratch: &mut ConvScratch<F>,
 ) {
     if winograd::takes(g) {
-        let derivative = |y: &[F], d: &mut [F]| A::backward(y, d);
         let derivative = (A::KIND != ActivationKind::Linear)
-            .then_some(&derivative as ActivationDerivative<'_, F>);
+            .then_some(&A::backward::<F> as ActivationDerivative<'_, F>);
         let grads = (d_weight, d_bias);
         F::winograd_backward(g, (dy, y), grads, dx, derivative, &mut scratch.winograd);
         return;

@@ -54,8 +54,8 @@ pub fn takes(g: &ConvGeometry) -> bool {
 }
 
 /// An activation's derivative as the Winograd backward pass applies it:
-/// `derivative(y, d)` multiplies one output channel's gradient `d` by the
-/// derivative at that channel's outputs `y`, in place.
+/// `derivative(y, d)` multiplies one sample's output gradient `d` by the
+/// derivative at that sample's outputs `y`, in place.
 ///
 /// ```
 /// use keelnet::kernels::ActivationDerivative;
@@ -629,7 +629,7 @@ pub fn forward<F: Float>(
 
 /// Backward from `dy` at the outputs `y`, with the scratch of the forward
 /// pass on the same `x` and `weight`: writes `d_weight`, `d_bias`, and `dx`
-/// when asked. `derivative(y, d)` multiplies one channel's gradient `d` by
+/// when asked. `derivative(y, d)` multiplies one sample's gradient `d` by
 /// the activation's derivative at its outputs `y` (`None`: the identity,
 /// and `y` is not read).
 pub fn backward<F: Float>(
@@ -684,11 +684,10 @@ pub fn backward<F: Float>(
                     let dz = &mut plane[..2 * t.rows * dz_width * t.c_out];
                     zero_border(dz, (0, 0, dz_width), (g.h_out, g.w_out), t.c_out);
                     dz_first.copy_from_slice(dy);
-                    let channels = dz_first.chunks_exact_mut(g.positions());
-                    for ((o, channel), y) in channels.enumerate().zip(y.chunks(g.positions())) {
-                        if let Some(derivative) = derivative {
-                            derivative(y, channel);
-                        }
+                    if let Some(derivative) = derivative {
+                        derivative(y, dz_first);
+                    }
+                    for (o, channel) in dz_first.chunks_exact(g.positions()).enumerate() {
                         d_bias[o] += sum_lanes(channel);
                     }
                     let size = (g.h_out, g.w_out);
