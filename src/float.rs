@@ -4,7 +4,9 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use crate::kernels::{ActivationDerivative, ConvGeometry, Gather, MatRef, WinogradScratch};
+use crate::kernels::{
+    ActivationDerivative, ConvGeometry, Gather, MatRef, Transpose, WinogradScratch,
+};
 
 /// A floating-point element type: `f32` for training, `f64` for gradient checks.
 ///
@@ -88,20 +90,23 @@ pub trait Float:
         crate::kernels::tap_sums(dz, len, x, taps, d_weight);
     }
 
-    /// Eight lines of `depth` values into `depth` groups of eight (a
-    /// transpose): `dst[p·ld_dst + r] = src[r·ld_src + p]` for `r < 8`,
-    /// `p < depth`. `f32` transposes 8×8 blocks in AVX2 registers where
-    /// the selected instruction set allows it.
+    /// A batch of transposes of lines into groups ([`Transpose`]):
+    /// `dst[b·dst_next + p·dst_group + r] = src[b·src_next + r·src_line + p]`.
+    /// `f32` transposes 8×8 blocks in AVX2 registers where the selected
+    /// instruction set allows it; other types run plain loops
+    /// ([`kernels::transpose`](crate::kernels::transpose)).
     ///
     /// ```
     /// use keelnet::Float;
+    /// use keelnet::kernels::Transpose;
     /// let src: Vec<f32> = (0..16).map(|v| v as f32).collect(); // 8 lines of 2
     /// let mut dst = [0.0f32; 16];
-    /// f32::lines_to_groups((&src, 2), (&mut dst, 8), 2);
+    /// let t = Transpose { lines: 8, depth: 2, count: 1, src_line: 2, src_next: 0, dst_group: 8, dst_next: 0 };
+    /// f32::transpose(&t, &src, &mut dst);
     /// assert_eq!(dst[..8], [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]);
     /// ```
-    fn lines_to_groups(src: (&[Self], usize), dst: (&mut [Self], usize), depth: usize) {
-        crate::kernels::lines_to_groups_plain(src, dst, depth);
+    fn transpose(t: &Transpose, src: &[Self], dst: &mut [Self]) {
+        crate::kernels::transpose(t, src, dst);
     }
 
     /// A 3×3 convolution of stride 1 by Winograd's F(2×2, 3×3), forward:
@@ -222,8 +227,8 @@ impl Float for f32 {
     fn tap_sums(dz: &[Self], len: usize, x: &[Self], taps: &[usize], d_weight: &mut [Self]) {
         crate::kernels::tap_sums_f32(dz, len, x, taps, d_weight);
     }
-    fn lines_to_groups(src: (&[Self], usize), dst: (&mut [Self], usize), depth: usize) {
-        crate::kernels::lines_to_groups_f32(src, dst, depth);
+    fn transpose(t: &Transpose, src: &[Self], dst: &mut [Self]) {
+        crate::kernels::transpose_f32(t, src, dst);
     }
     // Not inlined, so that a crate declaring a network calls the copy
     // compiled here instead of compiling its own.

@@ -28,7 +28,7 @@
 
 use rayon::prelude::*;
 
-use super::{ConvGeometry, conv_direct, sum_lanes, vectorized};
+use super::{ConvGeometry, Transpose, conv_direct, sum_lanes, vectorized};
 use crate::{Float, GemmShape};
 
 /// Channels transformed together, one per lane.
@@ -328,26 +328,6 @@ fn store_tile<F: Float, const R: usize>(
     }
 }
 
-/// Where the blocks of [`LANES`] values of a row of `w` start: every
-/// [`LANES`]th value, and a last block ending at the row's end that
-/// overlaps the one before it. None when `w < LANES` (see [`scalar_columns`]).
-#[inline(always)]
-fn row_blocks(w: usize) -> impl Iterator<Item = usize> {
-    let tail = (!w.is_multiple_of(LANES) && w > LANES).then(|| w - LANES);
-    (0..w / LANES).map(|block| block * LANES).chain(tail)
-}
-
-/// The columns of a row of `w` that [`row_blocks`] leaves out, or all of
-/// them when a group has fewer than [`LANES`] lanes.
-#[inline(always)]
-fn scalar_columns(w: usize, lanes: usize) -> std::ops::Range<usize> {
-    if lanes < LANES || w < LANES {
-        0..w
-    } else {
-        0..0
-    }
-}
-
 /// Zeros the border of a `rows`×`width` plane of `channels` (padded)
 /// around the `h`×`w` block at `(top, left)`.
 #[inline(always)]
@@ -368,6 +348,22 @@ fn zero_border<F: Float>(
     }
 }
 
+/// The rows of [`LANES`] planes of `h`×`w` values as groups of lanes in
+/// rows of `width` positions of `channels` values: row `i` of the planes
+/// is one transpose, into row `i` of the groups.
+#[inline(always)]
+fn rows_to_channels_last((h, w): (usize, usize), width: usize, channels: usize) -> Transpose {
+    Transpose {
+        lines: LANES,
+        depth: w,
+        count: h,
+        src_line: h * w,
+        src_next: w,
+        dst_group: channels,
+        dst_next: width * channels,
+    }
+}
+
 /// One sample `x: [C, H, W]` channels-last into `out: [rows, width, channels]`
 /// (channels padded), at `(top, left)`: `out[((top + i)·width + left + j)·channels + c]
 /// = x[c][i][j]`. The padded channels are zeros; positions not written keep their value.
@@ -383,18 +379,16 @@ fn to_channels_last<F: Float>(
     for first in (0..planes.div_ceil(LANES)).map(|group| group * LANES) {
         let lanes = LANES.min(planes - first);
         let at = |i: usize, j: usize| ((top + i) * width + left + j) * channels + first;
+        if lanes == LANES {
+            let rows = rows_to_channels_last((h, w), width, channels);
+            F::transpose(&rows, &x[first * plane..], &mut out[at(0, 0)..]);
+            continue;
+        }
         for i in 0..h {
-            let source = first * plane + i * w;
-            if lanes == LANES {
-                for j in row_blocks(w) {
-                    let (src, dst) = (&x[source + j..], &mut out[at(i, j)..]);
-                    F::lines_to_groups((src, plane), (dst, channels), LANES);
-                }
-            }
-            for j in scalar_columns(w, lanes) {
+            for j in 0..w {
                 let mut group = [F::zero(); LANES];
                 for (l, value) in group[..lanes].iter_mut().enumerate() {
-                    *value = x[source + l * plane + j];
+                    *value = x[(first + l) * plane + i * w + j];
                 }
                 store(out, at(i, j), group);
             }
@@ -416,18 +410,16 @@ fn to_channels_first<F: Float>(
     for first in (0..planes.div_ceil(LANES)).map(|group| group * LANES) {
         let lanes = LANES.min(planes - first);
         let at = |i: usize, j: usize| ((top + i) * width + left + j) * channels + first;
+        if lanes == LANES {
+            let rows = rows_to_channels_last((h, w), width, channels).inverse();
+            F::transpose(&rows, &from[at(0, 0)..], &mut x[first * plane..]);
+            continue;
+        }
         for i in 0..h {
-            let target = first * plane + i * w;
-            if lanes == LANES {
-                for j in row_blocks(w) {
-                    let (src, dst) = (&from[at(i, j)..], &mut x[target + j..]);
-                    F::lines_to_groups((src, channels), (dst, plane), LANES);
-                }
-            }
-            for j in scalar_columns(w, lanes) {
+            for j in 0..w {
                 let group = load(from, at(i, j));
                 for (l, &value) in group[..lanes].iter().enumerate() {
-                    x[target + l * plane + j] = value;
+                    x[(first + l) * plane + i * w + j] = value;
                 }
             }
         }

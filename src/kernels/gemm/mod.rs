@@ -18,33 +18,6 @@ mod simd_pack;
 pub use isa::Isa;
 pub use operand::{Gather, MatRef, Operand};
 
-/// [`Float::lines_to_groups`](crate::Float::lines_to_groups) of `f32`:
-/// 8×8 blocks transposed in AVX2 registers where the selected instruction
-/// set allows it, plain loops otherwise.
-pub(crate) fn lines_to_groups_f32(
-    (src, ld_src): (&[f32], usize),
-    (dst, ld_dst): (&mut [f32], usize),
-    depth: usize,
-) {
-    let simd = Isa::selected() >= Isa::Avx2;
-    if !(simd && simd_pack::lines_to_groups(8, (src, ld_src), (&mut *dst, ld_dst), depth)) {
-        lines_to_groups_plain((src, ld_src), (dst, ld_dst), depth);
-    }
-}
-
-/// [`Float::lines_to_groups`](crate::Float::lines_to_groups) by plain loops.
-pub(crate) fn lines_to_groups_plain<T: Copy>(
-    (src, ld_src): (&[T], usize),
-    (dst, ld_dst): (&mut [T], usize),
-    depth: usize,
-) {
-    for p in 0..depth {
-        for r in 0..8 {
-            dst[p * ld_dst + r] = src[r * ld_src + p];
-        }
-    }
-}
-
 /// Called on each finished block of C, row by row: `(row, first column,
 /// values)` where `values` are that row's columns of the block, still in cache.
 pub trait Epilogue: Sync {

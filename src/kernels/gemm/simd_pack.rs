@@ -5,6 +5,9 @@
 //! different cache line; eight loads, 24 shuffles and eight stores do the
 //! same.
 
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::transpose::transpose_8x8;
+
 /// Copies `depth` values from each of `width` source lines (line `r` at
 /// `src[r·ld_src..]`, its values consecutive) into `depth` packed groups
 /// of `width` values (group `p` at `dst[p·ld_dst..]`): `dst[p·ld_dst + r]
@@ -70,76 +73,6 @@ unsafe fn lines_to_groups_avx2<const R: usize>(
     for p in whole..depth {
         for r in 0..R {
             dst[p * ld_dst + r] = src[r * ld_src + p];
-        }
-    }
-}
-
-/// One 8×8 block: the first `R` lines of 8 values at `src` (`ld_src`
-/// apart) become 8 groups of `R` values at `dst` (`ld_dst` apart).
-///
-/// # Safety
-/// AVX2 runs here; `R` lines of 8 values are readable at `src`, and 8
-/// groups of `R` values writable at `dst`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn transpose_8x8<const R: usize>(
-    src: *const f32,
-    ld_src: usize,
-    dst: *mut f32,
-    ld_dst: usize,
-) {
-    use std::arch::x86_64::*;
-    // SAFETY: line r < R holds 8 values at src + r·ld_src (the contract);
-    // the lines past R are zeros, never read from memory.
-    let line = |r: usize| unsafe {
-        if r < R {
-            _mm256_loadu_ps(src.add(r * ld_src))
-        } else {
-            _mm256_setzero_ps()
-        }
-    };
-    // Lines a..h; after each step, the comments show the first half (the
-    // second holds the same for values 4..8).
-    let (a, b, c, d) = (line(0), line(1), line(2), line(3));
-    let (e, f, g, h) = (line(4), line(5), line(6), line(7));
-    let ab_lo = _mm256_unpacklo_ps(a, b); // a0 b0 a1 b1
-    let ab_hi = _mm256_unpackhi_ps(a, b); // a2 b2 a3 b3
-    let cd_lo = _mm256_unpacklo_ps(c, d);
-    let cd_hi = _mm256_unpackhi_ps(c, d);
-    let ef_lo = _mm256_unpacklo_ps(e, f);
-    let ef_hi = _mm256_unpackhi_ps(e, f);
-    let gh_lo = _mm256_unpacklo_ps(g, h);
-    let gh_hi = _mm256_unpackhi_ps(g, h);
-    let abcd0 = _mm256_shuffle_ps::<0x44>(ab_lo, cd_lo); // a0 b0 c0 d0
-    let abcd1 = _mm256_shuffle_ps::<0xEE>(ab_lo, cd_lo); // a1 b1 c1 d1
-    let abcd2 = _mm256_shuffle_ps::<0x44>(ab_hi, cd_hi);
-    let abcd3 = _mm256_shuffle_ps::<0xEE>(ab_hi, cd_hi);
-    let efgh0 = _mm256_shuffle_ps::<0x44>(ef_lo, gh_lo); // e0 f0 g0 h0
-    let efgh1 = _mm256_shuffle_ps::<0xEE>(ef_lo, gh_lo);
-    let efgh2 = _mm256_shuffle_ps::<0x44>(ef_hi, gh_hi);
-    let efgh3 = _mm256_shuffle_ps::<0xEE>(ef_hi, gh_hi);
-    let groups = [
-        _mm256_permute2f128_ps::<0x20>(abcd0, efgh0), // a0 .. h0
-        _mm256_permute2f128_ps::<0x20>(abcd1, efgh1),
-        _mm256_permute2f128_ps::<0x20>(abcd2, efgh2),
-        _mm256_permute2f128_ps::<0x20>(abcd3, efgh3),
-        _mm256_permute2f128_ps::<0x31>(abcd0, efgh0), // a4 .. h4
-        _mm256_permute2f128_ps::<0x31>(abcd1, efgh1),
-        _mm256_permute2f128_ps::<0x31>(abcd2, efgh2),
-        _mm256_permute2f128_ps::<0x31>(abcd3, efgh3),
-    ];
-    for (p, &group) in groups.iter().enumerate() {
-        // SAFETY: group p has R writable values at dst + p·ld_dst.
-        unsafe {
-            let at = dst.add(p * ld_dst);
-            if R == 8 {
-                _mm256_storeu_ps(at, group);
-            } else {
-                // R == 6: four values, then two.
-                _mm_storeu_ps(at, _mm256_castps256_ps128(group));
-                let high = _mm_castps_pd(_mm256_extractf128_ps::<1>(group));
-                _mm_storel_pd(at.add(4).cast(), high);
-            }
         }
     }
 }
