@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use super::conv_fold::fold;
 use super::winograd::{self, ActivationDerivative, WinogradScratch};
-use super::{Gather, conv_direct, sum_lanes};
+use super::{Gather, conv_direct, copy_short, sum_lanes};
 use crate::{Activation, ActivationKind, Float, GemmShape};
 
 /// The sizes of one convolution. Padding is implied by the output size:
@@ -143,7 +143,7 @@ impl<F: Float> Unfolding<F> {
         for (channel, target) in channels {
             for (i, source) in channel.chunks_exact(g.w).enumerate() {
                 let start = (pad_top + i) * wp + pad_left;
-                target[start..start + g.w].copy_from_slice(source);
+                copy_short(&mut target[start..start + g.w], source);
             }
         }
     }
@@ -390,7 +390,7 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     let planes = scratch.padded_grad.chunks_exact(hp * wp);
     for (plane, channel) in planes.zip(dx.chunks_exact_mut(g.h * g.w)) {
         for (i, row) in channel.chunks_exact_mut(g.w).enumerate() {
-            row.copy_from_slice(&plane[(pad_top + i) * wp + pad_left..][..g.w]);
+            copy_short(row, &plane[(pad_top + i) * wp + pad_left..][..g.w]);
         }
     }
 }

@@ -11,7 +11,7 @@
 
 use rayon::prelude::*;
 
-use super::{ConvGeometry, vectorized};
+use super::{ConvGeometry, copy_short, vectorized};
 use crate::{Activation, ActivationKind, Float};
 
 /// The most taps (`C_IN·K·K`) the direct kernels take.
@@ -81,7 +81,7 @@ pub fn forward<F: Float, A: Activation>(
                             }
                             let channel = &mut y[(o + i) * g.positions()..][..g.positions()];
                             for (row, out) in channel.chunks_exact_mut(g.w_out).enumerate() {
-                                out.copy_from_slice(&plane[row * wp..][..g.w_out]);
+                                copy_short(out, &plane[row * wp..][..g.w_out]);
                             }
                         }
                         o += block;
@@ -182,7 +182,7 @@ pub fn weight_grad<F: Float, A: Activation>(
                             let rows = dy.chunks_exact(g.w_out).zip(y.chunks_exact(g.w_out));
                             for (row, (dy, y)) in rows.enumerate() {
                                 let dz = &mut dz_plane[row * wp..][..g.w_out];
-                                dz.copy_from_slice(dy);
+                                copy_short(dz, dy);
                                 if A::KIND != ActivationKind::Linear {
                                     A::backward(y, dz);
                                 }
