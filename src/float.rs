@@ -109,7 +109,7 @@ pub trait Float:
         crate::kernels::transpose(t, src, dst);
     }
 
-    /// A 3×3 convolution of stride 1 by Winograd's F(2×2, 3×3), forward:
+    /// A 3×3 convolution of stride 1 by Winograd's F(4×4, 3×3), forward:
     /// `y = act(conv(x, weight) + bias)` over a batch `x: [B, C_IN, H, W]`
     /// with `inputs = (x, weight, bias)` (padding as [`ConvGeometry`]
     /// implies), `activation` applying `act` in place over each sample's
@@ -151,7 +151,8 @@ pub trait Float:
     /// let (mut d_weight, mut d_bias, mut dx) = ([0.0f32; 9], [0.0f32; 1], [0.0f32; 16]);
     /// let grads = (&mut d_weight[..], &mut d_bias[..]);
     /// f32::winograd_backward(&g, (&[1.0; 4], &y), grads, Some(&mut dx), None, &mut scratch);
-    /// assert_eq!((d_weight, d_bias), ([4.0; 9], [4.0]));
+    /// // Within rounding: the transforms' 1/6 and 1/24 are not exact in binary.
+    /// assert!(d_weight.iter().all(|w| (w - 4.0).abs() < 1e-5) && d_bias == [4.0]);
     /// assert_eq!((dx[0], dx[1], dx[5]), (1.0, 2.0, 4.0)); // windows covering each pixel
     /// ```
     fn winograd_backward(

@@ -355,7 +355,7 @@ fn conv2d_with_few_taps_and_rows_longer_than_a_vector() {
 
 #[test]
 fn conv2d_by_winograd_tiles() {
-    // 3x3, stride 1, more than 27 taps: Winograd's F(2x2, 3x3), with odd
+    // 3x3, stride 1, more than 27 taps: Winograd's F(4x4, 3x3), with odd
     // output sizes (tiles past the edge) and parts of unequal size.
     let rng = &mut StdRng::seed_from_u64(17);
     // valid, 4x9x8 -> 3x7x6

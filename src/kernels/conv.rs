@@ -13,8 +13,8 @@
 //!
 //! Two other kernels take the convolutions they compute faster: the
 //! direct kernels (`conv_direct`) those with few taps (a first layer), and
-//! Winograd's F(2×2, 3×3) (`winograd`) 3×3 kernels of stride 1 with many
-//! input channels, at about half of im2col's multiplications.
+//! Winograd's F(4×4, 3×3) (`winograd`) 3×3 kernels of stride 1 with many
+//! input channels, at about a third of im2col's multiplications.
 
 use rayon::prelude::*;
 
