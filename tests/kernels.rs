@@ -1,7 +1,9 @@
 //! The kernels against direct, obviously-correct loops.
 
 use keelnet::gradcheck::random_batch;
-use keelnet::kernels::{ConvGeometry, ConvScratch, conv2d_forward, max_pool_forward};
+use keelnet::kernels::{
+    ConvGeometry, ConvScratch, conv2d_forward, max_pool_backward, max_pool_forward,
+};
 use keelnet::{Linear, Rank1};
 
 /// Direct convolution with TensorFlow's padding rule: total padding
@@ -116,6 +118,7 @@ fn max_pool_matches_direct_loops_with_ties_and_odd_sizes() {
         (3, 26, 26, 2),
         (5, 11, 11, 2),
         (2, 7, 37, 2),
+        (2, 5, 3, 2),
         (4, 9, 10, 3),
     ] {
         let batch = 3;
@@ -133,6 +136,16 @@ fn max_pool_matches_direct_loops_with_ties_and_odd_sizes() {
             assert_eq!(&y[b * out_len..][..out_len], &want_y[..], "{what}");
             assert_eq!(&argmax[b * out_len..][..out_len], &want_at[..], "{what}");
         }
+        // Backward: each output's gradient at its maximum, zeros elsewhere
+        // (dx starts as garbage: every value must be written).
+        let dy: Vec<f32> = (0..batch * out_len).map(|v| v as f32 + 1.0).collect();
+        let mut dx = vec![f32::NAN; batch * in_len];
+        max_pool_backward((in_len, out_len), &argmax, &dy, &mut dx);
+        let mut want = vec![0.0; batch * in_len];
+        for (i, (&d, &at)) in dy.iter().zip(&argmax).enumerate() {
+            want[i / out_len * in_len + at as usize] += d;
+        }
+        assert_eq!(dx, want, "{c}x{h}x{w}, P = {p}: backward");
     }
 }
 
