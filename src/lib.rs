@@ -157,7 +157,12 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 ///   initialisation; `Name::SUMMARY`, `Name::PARAM_COUNT` and `Display`
 ///   give the model summary;
 /// - [`Layer<Input, F>`](Layer) for `Name`: forward, training forward and
-///   backward, one flat statement per layer;
+///   backward, one flat statement per layer. Where a layer ending in an
+///   elementwise activation (`Conv2D<32, 3, ReLU>`) feeds `MaxPool`,
+///   backward takes that activation's derivative after the pooling, at
+///   the pooled outputs (the same gradients to the bit, on a quarter of
+///   the values for 2×2 windows), and the layer's backward starts from
+///   the gradient before its activation;
 /// - [`Parameters<F>`](Parameters), naming each tensor `dense_1.weight`,
 ///   `dense_1.bias`, ...;
 /// - `NameGrads<F>`, the gradients, and `NameCache<F>`, the buffers a

@@ -4,7 +4,7 @@ use keelnet::gradcheck::random_batch;
 use keelnet::kernels::{
     ConvGeometry, ConvScratch, conv2d_forward, max_pool_backward, max_pool_forward,
 };
-use keelnet::{Linear, Rank1};
+use keelnet::{Linear, Rank1, ReLU};
 
 /// Direct convolution with TensorFlow's padding rule: total padding
 /// `max((out - 1)·stride + k - in, 0)`, the smaller half at the top/left.
@@ -125,7 +125,7 @@ fn max_pool_matches_direct_loops_with_ties_and_odd_sizes() {
         let in_len = c * h * w;
         // Few distinct values: many ties, which the first of must win.
         let x: Vec<f32> = (0..batch * in_len)
-            .map(|_| rng.random_range(0..4) as f32)
+            .map(|_| rng.random_range(-2..2) as f32)
             .collect();
         let out_len = c * (h / p) * (w / p);
         let (mut y, mut argmax) = (vec![0.0; batch * out_len], vec![0; batch * out_len]);
@@ -137,15 +137,29 @@ fn max_pool_matches_direct_loops_with_ties_and_odd_sizes() {
             assert_eq!(&argmax[b * out_len..][..out_len], &want_at[..], "{what}");
         }
         // Backward: each output's gradient at its maximum, zeros elsewhere
-        // (dx starts as garbage: every value must be written).
+        // (dx starts as garbage: every value must be written); through
+        // ReLU's derivative at the pooled outputs, nothing where a maximum
+        // is not positive.
         let dy: Vec<f32> = (0..batch * out_len).map(|v| v as f32 + 1.0).collect();
+        let route = |through_relu: bool| {
+            let mut want = vec![0.0; batch * in_len];
+            for (i, (&d, &at)) in dy.iter().zip(&argmax).enumerate() {
+                let d = if through_relu && y[i] <= 0.0 { 0.0 } else { d };
+                want[i / out_len * in_len + at as usize] += d;
+            }
+            want
+        };
         let mut dx = vec![f32::NAN; batch * in_len];
-        max_pool_backward((in_len, out_len), &argmax, &dy, &mut dx);
-        let mut want = vec![0.0; batch * in_len];
-        for (i, (&d, &at)) in dy.iter().zip(&argmax).enumerate() {
-            want[i / out_len * in_len + at as usize] += d;
-        }
-        assert_eq!(dx, want, "{c}x{h}x{w}, P = {p}: backward");
+        let lens = (in_len, out_len);
+        max_pool_backward::<f32, Linear>(lens, &argmax, (&mut dy.clone(), &[]), &mut dx);
+        assert_eq!(dx, route(false), "{c}x{h}x{w}, P = {p}: backward");
+        max_pool_backward::<f32, ReLU>(lens, &argmax, (&mut dy.clone(), &y), &mut dx);
+        assert_eq!(
+            dx,
+            route(true),
+            "{c}x{h}x{w}, P = {p}: backward through ReLU"
+        );
+        assert!(y.iter().any(|&v| v <= 0.0), "some maxima are not positive");
     }
 }
 

@@ -105,11 +105,22 @@ fn generated_network_matches_hand_composition() {
         net.dense_3.clone(),
     );
     let x = random_batch::<Rank3<1, 6, 6>>(5, 12);
-    let labels = [0, 2, 1, 1, 0];
+    assert_same_numbers(&net, &by_hand, &x, &[0, 2, 1, 1, 0]);
+}
+
+/// `net` and `by_hand` (the same layers, composed by hand) give the same
+/// inference, training outputs, input gradient and parameter gradients on
+/// `x`, through the fused softmax/cross-entropy gradient, to the bit.
+fn assert_same_numbers<I, N, H>(net: &N, by_hand: &H, x: &Batch<I, f64>, labels: &[usize])
+where
+    I: keelnet::Shape,
+    N: Layer<I, f64, Output = Rank1<3>> + Clone,
+    H: Layer<I, f64, Output = Rank1<3>> + Clone,
+{
     let loss = SparseCategoricalCrossentropy;
 
     // Inference.
-    assert_eq!(net.predict(&x), by_hand.predict(&x));
+    assert_eq!(net.predict(x), by_hand.predict(x));
 
     // Training pass, through the fused softmax/cross-entropy gradient.
     let (mut y1, mut c1, mut g1, mut dx1) = (
@@ -124,18 +135,16 @@ fn generated_network_matches_hand_composition() {
         Default::default(),
         Batch::new(),
     );
-    net.forward_train(&x, &mut y1, &mut c1, &mut TrainContext::new(5));
-    by_hand.forward_train(&x, &mut y2, &mut c2, &mut TrainContext::new(5));
+    net.forward_train(x, &mut y1, &mut c1, &mut TrainContext::new(5));
+    by_hand.forward_train(x, &mut y2, &mut c2, &mut TrainContext::new(5));
     assert_eq!(y1, y2);
     let mut dz = Batch::new();
-    let wrt = loss
-        .gradient(&y1, &labels, SmallMlp::<f64>::ACTIVATION, &mut dz)
-        .unwrap();
+    let wrt = loss.gradient(&y1, labels, N::ACTIVATION, &mut dz).unwrap();
     assert_eq!(wrt, GradientOf::PreActivation);
-    net.backward_preactivation(&x, &y1, &mut c1, &mut dz.clone(), Some(&mut dx1), &mut g1);
-    by_hand.backward_preactivation(&x, &y2, &mut c2, &mut dz, Some(&mut dx2), &mut g2);
+    net.backward_preactivation(x, &y1, &mut c1, &mut dz.clone(), Some(&mut dx1), &mut g1);
+    by_hand.backward_preactivation(x, &y2, &mut c2, &mut dz, Some(&mut dx2), &mut g2);
     assert_eq!(dx1, dx2);
-    let (named, positional) = (gradients(&net, &g1), gradients(&by_hand, &g2));
+    let (named, positional) = (gradients(net, &g1), gradients(by_hand, &g2));
     assert_eq!(named.len(), positional.len());
     for ((name, a), (_, b)) in named.iter().zip(&positional) {
         assert_eq!(a, b, "{name}");
@@ -225,6 +234,34 @@ network! {
     struct SmallCnn: Input<2, 9, 9>
         -> Conv2D<3, 3, Tanh, padding = same> -> MaxPool<2>
         -> Conv2D<4, 2, ReLU, stride = 2> -> Flatten -> Dense<3, Softmax>;
+
+    /// Activations right before max pooling, whose derivatives backward
+    /// takes after the pooling, and a dropped row and column (7 -> 3).
+    struct PooledCnn: Input<2, 9, 9>
+        -> Conv2D<3, 3, ReLU> -> MaxPool<2>
+        -> Conv2D<4, 2, Sigmoid, padding = same> -> MaxPool<2>
+        -> Flatten -> Dense<3, Softmax>;
+}
+
+#[test]
+fn derivatives_taken_after_pooling_match_hand_composition() {
+    use keelnet::MaxPool;
+    let net = PooledCnn::<f64>::new(4);
+    let by_hand = Chain::new(
+        Chain::new(
+            Chain::new(
+                Chain::new(
+                    Chain::new(net.conv2d_1.clone(), MaxPool::<2, 3, 3>),
+                    net.conv2d_2.clone(),
+                ),
+                MaxPool::<2, 1, 1>,
+            ),
+            Flatten::<4>,
+        ),
+        net.dense_1.clone(),
+    );
+    let x = random_batch::<Rank3<2, 9, 9>>(4, 8);
+    assert_same_numbers(&net, &by_hand, &x, &[2, 0, 1, 2]);
 }
 
 #[test]

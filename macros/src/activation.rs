@@ -39,4 +39,10 @@ impl Activation {
     pub fn is_linear(self) -> bool {
         self.0 == "Linear"
     }
+
+    /// Whether it acts on each value alone, with a derivative to apply:
+    /// neither the identity nor softmax (which mixes a sample's values).
+    pub fn is_elementwise(self) -> bool {
+        !self.is_linear() && self.0 != "Softmax"
+    }
 }

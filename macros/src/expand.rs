@@ -5,6 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
 
+use crate::activation::Activation;
 use crate::infer::Network;
 use crate::parse::Declaration;
 use crate::summary::{param_count, summary};
@@ -143,6 +144,7 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
     };
     let backward_last = last_backward(format_ident!("backward"));
     let backward_last_pre = last_backward(format_ident!("backward_preactivation"));
+    let moved = derivatives_after_pooling(net);
     let hidden_backward: Vec<TokenStream> = (0..hidden.len())
         .rev()
         .map(|i| {
@@ -162,10 +164,26 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
                 }
                 None => (quote!(x), quote!(dx)),
             };
-            let call = quote! {
-                <#ty as ::keelnet::Layer<#input, F>>::backward(
-                    &self.#field, #x, &cache.#out, &mut cache.#cache, &mut cache.#grad, #dx, &mut grads.#field,
-                );
+            // A layer whose activation's derivative the pooling after it
+            // takes skips it; the pooling takes it at its own outputs.
+            let method = match moved[i] {
+                Some(_) => format_ident!("backward_preactivation"),
+                None => format_ident!("backward"),
+            };
+            let call = match i.checked_sub(1).and_then(|p| moved[p]) {
+                Some(activation) => {
+                    let activation = activation.ty();
+                    quote! {
+                        self.#field.backward_through(
+                            #activation, &cache.#out, &mut cache.#cache, &mut cache.#grad, #dx,
+                        );
+                    }
+                }
+                None => quote! {
+                    <#ty as ::keelnet::Layer<#input, F>>::#method(
+                        &self.#field, #x, &cache.#out, &mut cache.#cache, &mut cache.#grad, #dx, &mut grads.#field,
+                    );
+                },
             };
             // Its output gradient exists only if the layer after it was asked for one.
             if trainable_before[i + 1] {
@@ -373,4 +391,25 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
             }
         }
     }
+}
+
+/// For each layer, the activation whose derivative backward takes after
+/// the max pooling that follows it (both hidden layers), if any.
+///
+/// An elementwise activation's derivative depends on the output alone, and
+/// each pooled output is a copy of one of the layer's outputs, the others
+/// getting no gradient: the derivative at the pooled outputs, routed back,
+/// is the derivative at the layer's outputs, value for value. Taken there,
+/// it runs on a quarter of the values (2×2 windows), and the layer's
+/// backward, from the gradient before its activation, no longer reads its
+/// whole output for it.
+fn derivatives_after_pooling(net: &Network) -> Vec<Option<Activation>> {
+    let hidden = net.layers.len() - 1;
+    (0..net.layers.len())
+        .map(|i| {
+            let activation = net.layers[i].plan.activation()?;
+            let pooled = i + 1 < hidden && net.layers[i + 1].plan.pools_maxima();
+            (pooled && activation.is_elementwise()).then_some(activation)
+        })
+        .collect()
 }

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::vectorized;
-use crate::Float;
+use crate::{Activation, ActivationKind, Float};
 
 /// `y[C, H/P, W/P]` = window maxima of `x[C, H, W]` for each sample; `argmax`
 /// receives, per output value, the index of its maximum within the sample.
@@ -111,18 +111,46 @@ fn keep_larger<F: Float>(best: F, index: usize, value: F, at: usize) -> (F, usiz
 
 /// `dx` = `dy` routed to the maxima recorded by [`max_pool_forward`], zero elsewhere.
 /// `in_len` and `out_len` are the element counts of one input and one output sample.
-pub fn max_pool_backward<F: Float>(
+///
+/// `dy` is first multiplied, in place, by the derivative of the elementwise
+/// activation `A` at the pooled outputs `y`, for a pooling of `A`'s outputs
+/// whose derivative is taken here rather than before it (each pooled output
+/// is a copy of one input, so this is the same, on fewer values);
+/// [`Linear`](crate::Linear) takes none, and `y` is not read.
+///
+/// ```
+/// use keelnet::kernels::{max_pool_backward, max_pool_forward};
+/// use keelnet::{Linear, ReLU};
+/// let x = [1.0, 5.0, 2.0, 3.0, -1.0, -2.0, -3.0, -4.0]; // 2 channels of 2×2
+/// let (mut y, mut argmax, mut dx) = ([0.0; 2], [0; 2], [9.0; 8]);
+/// max_pool_forward((2, 2, 2), 2, &x, &mut y, &mut argmax);
+/// max_pool_backward::<f64, Linear>((8, 2), &argmax, (&mut [1.0, 1.0], &y), &mut dx);
+/// assert_eq!(dx, [0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+/// // Through ReLU at the pooled outputs: the second channel's maximum is negative.
+/// max_pool_backward::<f64, ReLU>((8, 2), &argmax, (&mut [1.0, 1.0], &y), &mut dx);
+/// assert_eq!(dx, [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+/// ```
+pub fn max_pool_backward<F: Float, A: Activation>(
     (in_len, out_len): (usize, usize),
     argmax: &[u32],
-    dy: &[F],
+    (dy, y): (&mut [F], &[F]),
     dx: &mut [F],
 ) {
     let samples = dx
         .par_chunks_exact_mut(in_len)
-        .zip(dy.par_chunks_exact(out_len));
+        .zip(dy.par_chunks_exact_mut(out_len));
     samples
         .zip(argmax.par_chunks_exact(out_len))
-        .for_each(|((dx, dy), argmax)| {
+        .enumerate()
+        .for_each(|(b, ((dx, dy), argmax))| {
+            // `y` is not read through `Linear` (and may be empty then).
+            if A::KIND != ActivationKind::Linear {
+                let y = &y[b * out_len..][..out_len];
+                vectorized(
+                    #[inline(always)]
+                    || A::backward(y, dy),
+                );
+            }
             dx.fill(F::zero());
             for (&d, &at) in dy.iter().zip(argmax) {
                 dx[at as usize] += d;

@@ -1,7 +1,7 @@
 //! `MaxPool`: the maximum of each `P`×`P` window, stride `P`.
 
 use crate::kernels::{max_pool_backward, max_pool_forward};
-use crate::{Batch, Float, Layer, Rank3, TrainContext};
+use crate::{Activation, Batch, Float, Layer, Linear, Rank3, TrainContext};
 
 /// Max pooling with a `P`×`P` window and stride `P` over channels-first
 /// images, giving `H_OUT = H / P` rows and `W_OUT = W / P` columns (rounded
@@ -79,16 +79,59 @@ impl<
     fn backward(
         &self,
         _x: &Batch<Rank3<C, H, W>, F>,
-        _y: &Batch<Self::Output, F>,
+        y: &Batch<Self::Output, F>,
         argmax: &mut Vec<u32>,
         dy: &mut Batch<Self::Output, F>,
         dx: Option<&mut Batch<Rank3<C, H, W>, F>>,
         _grads: &mut (),
     ) {
+        self.backward_through(Linear, y, argmax, dy, dx);
+    }
+}
+
+impl<const P: usize, const H_OUT: usize, const W_OUT: usize> MaxPool<P, H_OUT, W_OUT> {
+    /// [`Layer::backward`] for a pooling of the outputs of an elementwise
+    /// `activation` whose derivative the layer before hands over (as
+    /// `network!` has `Conv2D<32, 3, ReLU> -> MaxPool<2>` do, the
+    /// convolution then running [`Layer::backward_preactivation`]): `dy` is
+    /// first multiplied by the activation's derivative at the pooled
+    /// outputs `y`. Each pooled output is a copy of one input, so this is
+    /// the derivative the layer before would have taken, on a quarter of
+    /// the values (2×2 windows).
+    ///
+    /// ```
+    /// use keelnet::{Batch, Layer, MaxPool, Rank3, ReLU, TrainContext};
+    /// let pool = MaxPool::<2, 1, 1>;
+    /// let x = Batch::<Rank3<2, 2, 2>>::from_vec(vec![1.0, 5.0, 2.0, 3.0, 0.0, 0.0, 0.0, 0.0])?;
+    /// let (mut y, mut argmax) = (Batch::new(), Vec::new());
+    /// pool.forward_train(&x, &mut y, &mut argmax, &mut TrainContext::new(0));
+    /// let mut dy = Batch::<Rank3<2, 1, 1>>::from_vec(vec![1.0, 1.0])?;
+    /// let mut dx = Batch::<Rank3<2, 2, 2>>::new();
+    /// pool.backward_through(ReLU, &y, &mut argmax, &mut dy, Some(&mut dx));
+    /// // The second channel's maximum is 0: ReLU passes no gradient there.
+    /// assert_eq!(dx.as_slice(), &[0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    /// # Ok::<(), keelnet::Error>(())
+    /// ```
+    pub fn backward_through<
+        A: Activation,
+        const C: usize,
+        const H: usize,
+        const W: usize,
+        F: Float,
+    >(
+        &self,
+        activation: A,
+        y: &Batch<Rank3<C, H_OUT, W_OUT>, F>,
+        argmax: &mut [u32],
+        dy: &mut Batch<Rank3<C, H_OUT, W_OUT>, F>,
+        dx: Option<&mut Batch<Rank3<C, H, W>, F>>,
+    ) {
+        let _ = activation;
         if let Some(dx) = dx {
             dx.resize(dy.len());
             let lens = (C * H * W, C * H_OUT * W_OUT);
-            max_pool_backward(lens, argmax, dy.as_slice(), dx.as_mut_slice());
+            let dy = (dy.as_mut_slice(), y.as_slice());
+            max_pool_backward::<F, A>(lens, argmax, dy, dx.as_mut_slice());
         }
     }
 }

@@ -52,4 +52,8 @@ impl LayerPlan for MaxPool {
     fn init(&self) -> TokenStream {
         quote!(::keelnet::MaxPool)
     }
+
+    fn pools_maxima(&self) -> bool {
+        true
+    }
 }

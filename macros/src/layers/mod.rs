@@ -52,6 +52,13 @@ pub trait LayerPlan {
     fn is_activation_layer(&self) -> bool {
         false
     }
+
+    /// Whether the layer is max pooling: each output a copy of one input
+    /// (its window's maximum), windows not overlapping, the rest of the
+    /// input gradient zero.
+    fn pools_maxima(&self) -> bool {
+        false
+    }
 }
 
 /// Reads a layer call's arguments into its plan.
