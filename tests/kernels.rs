@@ -212,7 +212,7 @@ fn conv2d_backward_through_softmax_takes_whole_samples() {
                 &g,
                 &x,
                 &weight,
-                (&dy, &y),
+                (&dy, Some(&y)),
                 dw,
                 db,
                 dx_out,
@@ -224,7 +224,7 @@ fn conv2d_backward_through_softmax_takes_whole_samples() {
                 &g,
                 &x,
                 &weight,
-                (&dz, &[]),
+                (&dz, None),
                 dw,
                 db,
                 dx_out,
@@ -262,7 +262,7 @@ fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
         &g,
         &x,
         &weight,
-        (&dz, &[]),
+        (&dz, None),
         &mut dw,
         &mut db,
         Some(&mut dx),
@@ -286,7 +286,7 @@ fn conv2d_on_a_batch_matches_one_sample_at_a_time() {
             &g,
             xi,
             &weight,
-            (dzi, &[]),
+            (dzi, None),
             &mut dwi,
             &mut dbi,
             Some(&mut dxi),
@@ -323,7 +323,7 @@ fn forward_backward<F: keelnet::Float>(
         vec![F::zero(); x.len()],
     );
     // The gradient at the ReLU's outputs, its derivative applied on the way.
-    let grad = (dz, &y[..]);
+    let grad = (dz, Some(&y[..]));
     conv2d_backward::<F, keelnet::ReLU>(
         g,
         x,

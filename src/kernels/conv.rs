@@ -249,11 +249,11 @@ pub fn conv2d_forward<F: Float, A: Activation>(
 }
 
 /// `wide[o, b·P + p] = dz[b, o, p]`, `dz` being `dy` through `A`'s
-/// derivative at the outputs `y` (one pass, a channel at a time while it is
-/// in cache), and `d_bias[o]` = its row sum if asked.
+/// derivative at the outputs `y` when given (one pass, a channel at a time
+/// while it is in cache), and `d_bias[o]` = its row sum if asked.
 fn gather_output_grad<F: Float, A: Activation>(
     g: &ConvGeometry,
-    (dy, y): (&[F], &[F]),
+    (dy, y): (&[F], Option<&[F]>),
     wide: &mut Vec<F>,
     d_bias: Option<&mut [F]>,
 ) {
@@ -267,7 +267,7 @@ fn gather_output_grad<F: Float, A: Activation>(
         for (b, out) in row.chunks_exact_mut(positions).enumerate() {
             let channel = b * out_len + o * positions..b * out_len + (o + 1) * positions;
             out.copy_from_slice(&dy[channel.clone()]);
-            if A::KIND != ActivationKind::Linear {
+            if let Some(y) = y {
                 A::backward(&y[channel], out);
             }
             sum += sum_lanes(out);
@@ -286,25 +286,29 @@ fn gather_output_grad<F: Float, A: Activation>(
 
 /// Backward from `dy` = dL/dy `[B, C_OUT, H_OUT, W_OUT]` at the outputs
 /// `y` of an elementwise activation `A` (whose derivative is applied on the
-/// way, in the passes below; with `Linear`, `dy` is dL/d(pre-activation)
-/// and `y` is not read), with the `scratch` of the forward pass on the
+/// way, in the passes below), with the `scratch` of the forward pass on the
 /// same `x` (its unfolding is reused): writes `d_weight`, `d_bias`, and
-/// `dx` when asked.
+/// `dx` when asked. With `y` `None`, or with `Linear`, `dy` is already
+/// dL/d(pre-activation) and no derivative is taken: a layer's
+/// `backward_preactivation` passes `None` and runs the same code as its
+/// `backward`, compiled once.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward<F: Float, A: Activation>(
     g: &ConvGeometry,
     x: &[F],
     weight: &[F],
-    (dy, y): (&[F], &[F]),
+    (dy, y): (&[F], Option<&[F]>),
     d_weight: &mut [F],
     d_bias: &mut [F],
     dx: Option<&mut [F]>,
     scratch: &mut ConvScratch<F>,
 ) {
+    let y = y.filter(|_| A::KIND != ActivationKind::Linear);
     if winograd::takes(g) {
-        let derivative = (A::KIND != ActivationKind::Linear)
+        let derivative = y
+            .is_some()
             .then_some(&A::backward::<F> as ActivationDerivative<'_, F>);
-        let grads = (d_weight, d_bias);
+        let (grads, y) = ((d_weight, d_bias), y.unwrap_or_default());
         F::winograd_backward(g, (dy, y), grads, dx, derivative, &mut scratch.winograd);
         return;
     }

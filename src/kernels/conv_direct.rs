@@ -140,10 +140,10 @@ fn stencil<F: Float, const B: usize>(
 }
 
 /// The weight and bias gradients from `dy` `[B, C_OUT, H_OUT, W_OUT]`,
-/// the gradient at the outputs `y`: for each block of `CHANNELS` output
-/// channels (on one thread), each sample's channels are laid out wide in
-/// `wide` (zero in the dropped columns) and turned into `dz` there by
-/// `A`'s derivative, then
+/// the gradient at the outputs `y` (`None`: before the activation): for
+/// each block of `CHANNELS` output channels (on one thread), each sample's
+/// channels are laid out wide in `wide` (zero in the dropped columns) and
+/// turned into `dz` there by `A`'s derivative at `y`, then
 /// `d_weight[o][t] = Σ_b Σ_p dz[b][o][p] · x[b][p + taps[t]]` over wide
 /// positions `p` ([`Float::tap_sums`]), `d_bias[o] = Σ dz[·][o]`, summed
 /// in one fixed order.
@@ -153,7 +153,7 @@ pub fn weight_grad<F: Float, A: Activation>(
     (hp, wp): (usize, usize),
     xs: &[F],
     taps: &[usize],
-    (dy, y): (&[F], &[F]),
+    (dy, y): (&[F], Option<&[F]>),
     d_weight: &mut [F],
     d_bias: &mut [F],
     wide: &mut Vec<F>,
@@ -178,13 +178,13 @@ pub fn weight_grad<F: Float, A: Activation>(
                     || {
                         for (i, dz_plane) in dz_wide.chunks_exact_mut(len).enumerate() {
                             let start = b * out_len + (first + i) * positions;
-                            let (dy, y) = (&dy[start..][..positions], &y[start..][..positions]);
-                            let rows = dy.chunks_exact(g.w_out).zip(y.chunks_exact(g.w_out));
-                            for (row, (dy, y)) in rows.enumerate() {
+                            let dy = &dy[start..][..positions];
+                            let y = y.map(|y| &y[start..][..positions]);
+                            for (row, dy) in dy.chunks_exact(g.w_out).enumerate() {
                                 let dz = &mut dz_plane[row * wp..][..g.w_out];
                                 copy_short(dz, dy);
-                                if A::KIND != ActivationKind::Linear {
-                                    A::backward(y, dz);
+                                if let Some(y) = y {
+                                    A::backward(&y[row * g.w_out..][..g.w_out], dz);
                                 }
                             }
                             d_bias[i] += super::sum_lanes(dz_plane);

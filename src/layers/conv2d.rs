@@ -126,12 +126,13 @@ impl<
         }
     }
 
-    /// Backward from the gradient at the outputs of activation `D` (`Linear`:
-    /// the gradient before the activation).
-    fn backward_through<const H: usize, const W: usize, D: Activation>(
+    /// Backward from the gradient at the outputs `y` of the activation, or
+    /// (`y` `None`) before it: the same code either way, so that a network
+    /// that calls both compiles it once.
+    fn backward_through<const H: usize, const W: usize>(
         &self,
         x: &Batch<Rank3<C_IN, H, W>, F>,
-        y: &Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
+        y: Option<&Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>>,
         scratch: &mut ConvScratch<F>,
         dy: &Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
         dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
@@ -141,11 +142,11 @@ impl<
             dx.resize(x.len());
             dx.as_mut_slice()
         });
-        conv2d_backward::<F, D>(
+        conv2d_backward::<F, A>(
             &Self::geometry::<H, W>(),
             x.as_slice(),
             &self.weight,
-            (dy.as_slice(), y.as_slice()),
+            (dy.as_slice(), y.map(Batch::as_slice)),
             &mut grads.weight,
             &mut grads.bias,
             dx,
@@ -254,19 +255,19 @@ impl<
             }
             return self.backward_preactivation(x, y, scratch, dy, dx, grads);
         }
-        self.backward_through::<H, W, A>(x, y, scratch, dy, dx, grads);
+        self.backward_through::<H, W>(x, Some(y), scratch, dy, dx, grads);
     }
 
     // dz: [B, C_OUT, H_OUT, W_OUT] -> dW: [C_OUT, C_IN, K, K], db: [C_OUT], dx: [B, C_IN, H, W]
     fn backward_preactivation(
         &self,
         x: &Batch<Rank3<C_IN, H, W>, F>,
-        y: &Batch<Self::Output, F>,
+        _y: &Batch<Self::Output, F>,
         scratch: &mut ConvScratch<F>,
         dz: &mut Batch<Self::Output, F>,
         dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
         grads: &mut Self::Grads,
     ) {
-        self.backward_through::<H, W, Linear>(x, y, scratch, dz, dx, grads);
+        self.backward_through::<H, W>(x, None, scratch, dz, dx, grads);
     }
 }
