@@ -236,9 +236,10 @@ network! {
         -> Conv2D<4, 2, ReLU, stride = 2> -> Flatten -> Dense<3, Softmax>;
 
     /// Activations right before max pooling, whose derivatives backward
-    /// takes after the pooling, and a dropped row and column (7 -> 3).
+    /// takes after the pooling (one a layer of its own, one ending a
+    /// convolution), and a dropped row and column (7 -> 3).
     struct PooledCnn: Input<2, 9, 9>
-        -> Conv2D<3, 3, ReLU> -> MaxPool<2>
+        -> Conv2D<3, 3> -> ReLU -> MaxPool<2>
         -> Conv2D<4, 2, Sigmoid, padding = same> -> MaxPool<2>
         -> Flatten -> Dense<3, Softmax>;
 }
@@ -251,7 +252,7 @@ fn derivatives_taken_after_pooling_match_hand_composition() {
         Chain::new(
             Chain::new(
                 Chain::new(
-                    Chain::new(net.conv2d_1.clone(), MaxPool::<2, 3, 3>),
+                    Chain::new(Chain::new(net.conv2d_1.clone(), ReLU), MaxPool::<2, 3, 3>),
                     net.conv2d_2.clone(),
                 ),
                 MaxPool::<2, 1, 1>,
