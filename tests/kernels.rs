@@ -64,15 +64,21 @@ fn conv2d_matches_direct_convolution() {
             h_out,
             w_out,
         };
-        let seed = seed as u64 * 3;
-        let x = random_batch::<Rank1<1>>(c_in * h * w, seed).into_vec();
+        // Three samples: enough tiles for Winograd's kernels to take the
+        // cases above that they can.
+        let (batch, seed) = (3, seed as u64 * 3);
+        let (in_len, out_len) = (c_in * h * w, c_out * h_out * w_out);
+        let x = random_batch::<Rank1<1>>(batch * in_len, seed).into_vec();
         let weight = random_batch::<Rank1<1>>(c_out * c_in * k * k, seed + 1).into_vec();
         let bias = random_batch::<Rank1<1>>(c_out, seed + 2).into_vec();
-        let mut y = vec![0.0; c_out * h_out * w_out];
+        let mut y = vec![0.0; batch * out_len];
         conv2d_forward::<f64, Linear>(&g, &x, &weight, &bias, &mut y, &mut ConvScratch::default());
-        let expected = direct_conv(&g, &x, &weight, &bias);
-        for (a, b) in y.iter().zip(&expected) {
-            assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
+        let samples = x.chunks_exact(in_len).zip(y.chunks_exact(out_len));
+        for (x, y) in samples {
+            let expected = direct_conv(&g, x, &weight, &bias);
+            for (a, b) in y.iter().zip(&expected) {
+                assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
+            }
         }
     }
 }

@@ -186,7 +186,7 @@ pub fn conv2d_forward<F: Float, A: Activation>(
     y: &mut [F],
     scratch: &mut ConvScratch<F>,
 ) {
-    if winograd::takes(g) {
+    if winograd::takes(g, y.len() / (g.c_out * g.positions()).max(1)) {
         let positions = g.positions();
         let activation = |y: &mut [F]| {
             if A::KIND == ActivationKind::Softmax {
@@ -304,7 +304,7 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     scratch: &mut ConvScratch<F>,
 ) {
     let y = y.filter(|_| A::KIND != ActivationKind::Linear);
-    if winograd::takes(g) {
+    if winograd::takes(g, dy.len() / (g.c_out * g.positions()).max(1)) {
         let derivative = y
             .is_some()
             .then_some(&A::backward::<F> as ActivationDerivative<'_, F>);

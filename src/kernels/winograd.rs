@@ -49,16 +49,24 @@ const PART_TILES: usize = 96;
 
 type Lanes<F> = [F; LANES];
 
-/// Whether this convolution runs here: 3×3 kernels, stride 1, more taps
-/// than the direct kernels take, and tiles that waste little of their
-/// 4×4 outputs (at most 40% of im2col's multiplications: the reference
-/// CNN's 11×11 outputs take 30%, its 3×3 ones 44% and run faster by im2col).
-pub fn takes(g: &ConvGeometry) -> bool {
+/// The fewest tiles of a batch worth the per-point products: one image of
+/// the reference CNN's conv2d_2 is 9 tiles, too few rows for them (its
+/// forward pass, one thread: 134-194 µs against 74-99 µs by im2col; level
+/// at two images, faster from three on).
+const MIN_TILES: usize = 16;
+
+/// Whether this convolution of a batch of `batch` samples runs here: 3×3
+/// kernels, stride 1, more taps than the direct kernels take, tiles that
+/// waste little of their 4×4 outputs (at most 40% of im2col's
+/// multiplications: the reference CNN's 11×11 outputs take 30%, its 3×3
+/// ones 44% and run faster by im2col), and enough of them.
+pub fn takes(g: &ConvGeometry, batch: usize) -> bool {
     let tiles = g.h_out.div_ceil(OUT) * g.w_out.div_ceil(OUT);
     g.k == 3
         && g.stride == 1
         && !conv_direct::takes(g)
         && tiles * POINTS * 5 <= g.positions() * 9 * 2
+        && batch * tiles >= MIN_TILES
 }
 
 /// An activation's derivative as the Winograd backward pass applies it:
