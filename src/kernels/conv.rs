@@ -186,8 +186,9 @@ pub fn conv2d_forward<F: Float, A: Activation>(
     y: &mut [F],
     scratch: &mut ConvScratch<F>,
 ) {
-    if winograd::takes(g, y.len() / (g.c_out * g.positions()).max(1)) {
-        let positions = g.positions();
+    let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
+    let batch = x.len() / in_len.max(1);
+    if winograd::takes(g, batch) {
         let activation = |y: &mut [F]| {
             if A::KIND == ActivationKind::Softmax {
                 A::forward(y);
@@ -198,8 +199,6 @@ pub fn conv2d_forward<F: Float, A: Activation>(
         F::winograd_forward(g, (x, weight, bias), y, &activation, &mut scratch.winograd);
         return;
     }
-    let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
-    let batch = x.len() / in_len.max(1);
     let ld = batch * positions;
     let unfolding = &mut scratch.unfolding;
     unfolding.unfold(g, x);
@@ -304,7 +303,10 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     scratch: &mut ConvScratch<F>,
 ) {
     let y = y.filter(|_| A::KIND != ActivationKind::Linear);
-    if winograd::takes(g, dy.len() / (g.c_out * g.positions()).max(1)) {
+    let positions = g.positions();
+    let out_len = g.c_out * positions;
+    let batch = dy.len() / out_len.max(1);
+    if winograd::takes(g, batch) {
         let derivative = y
             .is_some()
             .then_some(&A::backward::<F> as ActivationDerivative<'_, F>);
@@ -312,9 +314,6 @@ pub fn conv2d_backward<F: Float, A: Activation>(
         F::winograd_backward(g, (dy, y), grads, dx, derivative, &mut scratch.winograd);
         return;
     }
-    let positions = g.positions();
-    let out_len = g.c_out * positions;
-    let batch = dy.len() / out_len.max(1);
     let ld = batch * positions;
     let nothing = |_: usize, _: usize, _: &mut [F]| {};
     let unfolding = &scratch.unfolding;

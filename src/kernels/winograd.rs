@@ -51,8 +51,9 @@ type Lanes<F> = [F; LANES];
 
 /// The fewest tiles of a batch worth the per-point products: one image of
 /// the reference CNN's conv2d_2 is 9 tiles, too few rows for them (its
-/// forward pass, one thread: 134-194 µs against 74-99 µs by im2col; level
-/// at two images, faster from three on).
+/// forward pass, one thread, in a timing loop outside the benches: 134-194
+/// µs against 74-99 µs by im2col; level at two images, faster from three
+/// on; `cargo bench --bench models` measures the one-image inference).
 const MIN_TILES: usize = 16;
 
 /// Whether this convolution of a batch of `batch` samples runs here: 3×3

@@ -120,13 +120,12 @@ impl<const P: usize, const H_OUT: usize, const W_OUT: usize> MaxPool<P, H_OUT, W
         F: Float,
     >(
         &self,
-        activation: A,
+        _activation: A,
         y: &Batch<Rank3<C, H_OUT, W_OUT>, F>,
         argmax: &mut [u32],
         dy: &mut Batch<Rank3<C, H_OUT, W_OUT>, F>,
         dx: Option<&mut Batch<Rank3<C, H, W>, F>>,
     ) {
-        let _ = activation;
         if let Some(dx) = dx {
             dx.resize(dy.len());
             let lens = (C * H * W, C * H_OUT * W_OUT);
