@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use keelnet::prelude::*;
 use keelnet::train::{Model, Targets};
-use keelnet::{CategoricalCrossentropy, Conv2D, MaxPool};
+use keelnet::{CategoricalCrossentropy, Conv2D, MaxPool, MaxPoolGrad};
 
 network! {
     /// The reference MLP.
@@ -113,6 +113,30 @@ where
     });
 }
 
+/// Backward through the CNN's first convolution and the max pooling after
+/// it, from the gradient at the pooled outputs, as the network runs it.
+fn conv_through_pool(c: &mut Criterion, name: &str, conv: &Conv2D<1, 32, 3, 1, 26, 26, ReLU>) {
+    let x = images::<Rank3<1, 28, 28>>(64);
+    let (mut y, mut pooled, mut argmax) = (Batch::new(), Batch::new(), Vec::new());
+    let (mut scratch, mut ctx) = (Default::default(), TrainContext::new(0));
+    conv.forward_train(&x, &mut y, &mut scratch, &mut ctx);
+    MaxPool::<2, 13, 13>.forward_train(&y, &mut pooled, &mut argmax, &mut ctx);
+    let (mut dy, mut dz, mut grads) = (pooled.clone(), Batch::new(), Default::default());
+    c.bench_function(&format!("{name}/backward"), |b| {
+        b.iter_custom(|iters| {
+            timed_on_pool(iters, || {
+                dy.copy_from(&pooled);
+                let maxima = MaxPoolGrad {
+                    y: &pooled,
+                    argmax: &argmax,
+                    dy: &mut dy,
+                };
+                conv.backward_through_max_pool(&x, maxima, &mut scratch, &mut dz, None, &mut grads)
+            })
+        })
+    });
+}
+
 fn models(c: &mut Criterion) {
     train_step(c, "mlp", MnistMlp::new(0), 32);
     train_step(c, "cnn", MnistCnn::new(0), 64);
@@ -124,6 +148,11 @@ fn models(c: &mut Criterion) {
         "conv/conv2d_1_1x28x28_to_32x26x26",
         &Conv2D::<1, 32, 3, 1, 26, 26, ReLU>::new(rng),
         false,
+    );
+    conv_through_pool(
+        c,
+        "conv/conv2d_1_through_max_pool_1",
+        &Conv2D::<1, 32, 3, 1, 26, 26, ReLU>::new(rng),
     );
     cnn_layer::<_, Rank3<32, 13, 13>>(
         c,

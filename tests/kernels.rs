@@ -483,3 +483,113 @@ fn transposes_match_plain_loops() {
         }
     }
 }
+
+/// The weight and bias gradients of a ReLU convolution from the gradient
+/// at the maxima of a max pooling after it, by plain loops: each pooled
+/// gradient through ReLU's derivative at its maximum, times the input
+/// window under the maximum (zero-padded).
+fn weight_grad_at_maxima(
+    g: &ConvGeometry,
+    x: &[f64],
+    (argmax, y, dy): (&[u32], &[f64], &[f64]),
+) -> (Vec<f64>, Vec<f64>) {
+    let pad = |out: usize, input: usize| ((out - 1) * g.stride + g.k).saturating_sub(input) / 2;
+    let (pt, pl) = (pad(g.h_out, g.h), pad(g.w_out, g.w));
+    let (in_len, positions) = (g.c_in * g.h * g.w, g.h_out * g.w_out);
+    let pooled = argmax.len() / (x.len() / in_len);
+    let (mut dw, mut db) = (vec![0.0; g.c_out * g.patch_len()], vec![0.0; g.c_out]);
+    for (i, (&at, (&y, &dy))) in argmax.iter().zip(y.iter().zip(dy)).enumerate() {
+        let dz = if y > 0.0 { dy } else { 0.0 };
+        let x = &x[i / pooled * in_len..][..in_len];
+        let (o, position) = (at as usize / positions, at as usize % positions);
+        let (oh, ow) = (position / g.w_out, position % g.w_out);
+        db[o] += dz;
+        for c in 0..g.c_in {
+            for ki in 0..g.k {
+                for kj in 0..g.k {
+                    let (r, s) = (oh + ki, ow + kj);
+                    if r >= pt && s >= pl && r - pt < g.h && s - pl < g.w {
+                        let v = x[(c * g.h + r - pt) * g.w + s - pl];
+                        dw[((o * g.c_in + c) * g.k + ki) * g.k + kj] += dz * v;
+                    }
+                }
+            }
+        }
+    }
+    (dw, db)
+}
+
+/// The first layer's weight gradient summed over the maxima of the pooling
+/// after it (vectors of four or eight inputs per kernel row, the last
+/// sample's last outputs one value at a time) against plain loops: kernels
+/// of 1 to 5, 'valid' and 'same', 2×2 and 3×3 pools that drop rows, in f64
+/// and f32.
+#[test]
+fn conv2d_weight_grad_at_maxima_matches_plain_loops() {
+    use keelnet::kernels::{conv2d_weight_grad_at, conv2d_weight_grad_at_takes};
+    let cases = [
+        // (c_in, h, w, c_out, k, h_out, w_out, pool)
+        (1, 28, 28, 5, 3, 26, 26, 2),
+        (3, 7, 9, 5, 3, 7, 9, 2),   // same
+        (1, 8, 8, 3, 4, 8, 8, 2),   // same, even kernel
+        (1, 12, 11, 2, 5, 8, 7, 2), // rows of eight lanes
+        (3, 9, 10, 4, 1, 9, 10, 3), // one tap a row
+        (2, 6, 7, 3, 2, 5, 6, 2),
+    ];
+    for (seed, &(c_in, h, w, c_out, k, h_out, w_out, p)) in cases.iter().enumerate() {
+        let g = ConvGeometry {
+            c_in,
+            h,
+            w,
+            c_out,
+            k,
+            stride: 1,
+            h_out,
+            w_out,
+        };
+        assert!(conv2d_weight_grad_at_takes(&g), "{g:?}");
+        for batch in [1, 3] {
+            let seed = seed as u64 * 10 + batch as u64;
+            let (in_len, out_len) = (c_in * h * w, c_out * h_out * w_out);
+            let pooled_len = c_out * (h_out / p) * (w_out / p);
+            let x = random_batch::<Rank1<1>>(batch * in_len, seed).into_vec();
+            let weight = random_batch::<Rank1<1>>(c_out * c_in * k * k, seed + 1).into_vec();
+            let bias = random_batch::<Rank1<1>>(c_out, seed + 2).into_vec();
+            let dy = random_batch::<Rank1<1>>(batch * pooled_len, seed + 3).into_vec();
+            let run = |x: &[f64], weight: &[f64], bias: &[f64], dy: &[f64]| {
+                let mut scratch = ConvScratch::default();
+                let mut y = vec![0.0; batch * out_len];
+                conv2d_forward::<f64, ReLU>(&g, x, weight, bias, &mut y, &mut scratch);
+                let (mut pooled, mut argmax) =
+                    (vec![0.0; batch * pooled_len], vec![0; batch * pooled_len]);
+                max_pool_forward((c_out, h_out, w_out), p, &y, &mut pooled, &mut argmax);
+                let want = weight_grad_at_maxima(&g, x, (&argmax, &pooled, dy));
+                let (mut dw, mut db) = (vec![f64::NAN; weight.len()], vec![f64::NAN; c_out]);
+                let at = (&argmax[..], &mut dy.to_vec()[..], &pooled[..]);
+                conv2d_weight_grad_at::<f64, ReLU>(&g, x, at, (&mut dw, &mut db), &mut scratch);
+                // The same in f32 (the vectors of the AVX2 path where it runs).
+                let single = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+                let (mut dw32, mut db32) = (vec![f32::NAN; weight.len()], vec![f32::NAN; c_out]);
+                let mut scratch32 = ConvScratch::default();
+                let mut y32 = vec![0.0; batch * out_len];
+                let (x32, w32, b32) = (single(x), single(weight), single(bias));
+                conv2d_forward::<f32, ReLU>(&g, &x32, &w32, &b32, &mut y32, &mut scratch32);
+                let at = (&argmax[..], &mut single(dy)[..], &single(&pooled)[..]);
+                let grads = (&mut dw32[..], &mut db32[..]);
+                conv2d_weight_grad_at::<f32, ReLU>(&g, &x32, at, grads, &mut scratch32);
+                (want, (dw, db), (dw32, db32))
+            };
+            let ((want_w, want_b), (dw, db), (dw32, db32)) = run(&x, &weight, &bias, &dy);
+            let what = format!("{g:?}, pool {p}, batch {batch}");
+            assert!(want_w.iter().any(|&v| v != 0.0), "{what}: some gradient");
+            let pairs = want_w.iter().zip(dw.iter().zip(&dw32));
+            for (&want, (&got, &got32)) in pairs.chain(want_b.iter().zip(db.iter().zip(&db32))) {
+                assert!((want - got).abs() < 1e-12, "{what}: {got} vs {want}");
+                assert!(
+                    (want - f64::from(got32)).abs() < 1e-4,
+                    "{what}, f32: {got32} vs {want}"
+                );
+            }
+        }
+    }
+}

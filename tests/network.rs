@@ -265,6 +265,55 @@ fn derivatives_taken_after_pooling_match_hand_composition() {
     assert_same_numbers(&net, &by_hand, &x, &[2, 0, 1, 2]);
 }
 
+network! {
+    /// A first convolution feeding max pooling, as in the reference CNN.
+    struct FirstConvPooled: Input<2, 9, 9>
+        -> Conv2D<3, 3, ReLU> -> MaxPool<2> -> Flatten -> Dense<3, Softmax>;
+}
+
+#[test]
+fn first_convolution_sums_its_weight_gradient_over_the_pooled_maxima() {
+    use keelnet::MaxPool;
+    let net = FirstConvPooled::<f64>::new(6);
+    let by_hand = Chain::new(
+        Chain::new(
+            Chain::new(net.conv2d_1.clone(), MaxPool::<2, 3, 3>),
+            Flatten::<27>,
+        ),
+        net.dense_1.clone(),
+    );
+    let x = random_batch::<Rank3<2, 9, 9>>(5, 3);
+    // With the input gradient asked, every gradient routed back, zeros
+    // and all: the same numbers as by hand.
+    assert_same_numbers(&net, &by_hand, &x, &[2, 0, 1, 2, 1]);
+    // Without, the weight gradient sums over the maxima: equal to rounding.
+    let (mut y, mut caches) = (Batch::new(), [Default::default(), Default::default()]);
+    for cache in &mut caches {
+        net.forward_train(&x, &mut y, cache, &mut TrainContext::new(5));
+    }
+    let mut dz = Batch::new();
+    let labels = [2, 0, 1, 2, 1];
+    let softmax = keelnet::ActivationKind::Softmax;
+    SparseCategoricalCrossentropy
+        .gradient(&y, &labels, softmax, &mut dz)
+        .unwrap();
+    let (mut routed, mut summed) = (Default::default(), Default::default());
+    let [mut routing, mut summing] = caches;
+    let dx = Some(&mut Batch::new());
+    net.backward_preactivation(&x, &y, &mut routing, &mut dz.clone(), dx, &mut routed);
+    net.backward_preactivation(&x, &y, &mut summing, &mut dz, None, &mut summed);
+    let (routed, summed) = (gradients(&net, &routed), gradients(&net, &summed));
+    for ((name, a), (_, b)) in routed.iter().zip(&summed) {
+        assert!(a.iter().any(|&v| v != 0.0), "{name}");
+        for (a, b) in a.iter().zip(b) {
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+                "{name}: {a} vs {b}"
+            );
+        }
+    }
+}
+
 #[test]
 fn keras_cnn_shapes_and_parameters() {
     let net = KerasCnn::<f32>::new(0);

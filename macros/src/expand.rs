@@ -145,6 +145,10 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
     let backward_last = last_backward(format_ident!("backward"));
     let backward_last_pre = last_backward(format_ident!("backward_preactivation"));
     let moved = derivatives_after_pooling(net);
+    // A layer that runs the pooling's backward with its own (in its place).
+    let through_pooling: Vec<bool> = (0..net.layers.len())
+        .map(|i| moved[i].is_some() && net.layers[i].plan.runs_pooling_backward())
+        .collect();
     let hidden_backward: Vec<TokenStream> = (0..hidden.len())
         .rev()
         .map(|i| {
@@ -170,20 +174,38 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
                 Some(_) => format_ident!("backward_preactivation"),
                 None => format_ident!("backward"),
             };
-            let call = match i.checked_sub(1).and_then(|p| moved[p]) {
-                Some(activation) => {
-                    let activation = activation.ty();
-                    quote! {
-                        self.#field.backward_through(
-                            #activation, &cache.#out, &mut cache.#cache, &mut cache.#grad, #dx,
-                        );
-                    }
+            // A pooling whose backward the layer before runs: nothing here.
+            if i > 0 && through_pooling[i - 1] {
+                return quote!();
+            }
+            let call = if through_pooling[i] {
+                let pool = &hidden[i + 1];
+                let (pooled, argmax, pooled_grad) =
+                    (&pool.output_buffer, &pool.cache, &pool.grad_buffer);
+                quote! {
+                    self.#field.backward_through_max_pool(
+                        #x,
+                        ::keelnet::MaxPoolGrad {
+                            y: &cache.#pooled,
+                            argmax: &cache.#argmax,
+                            dy: &mut cache.#pooled_grad,
+                        },
+                        &mut cache.#cache, &mut cache.#grad, #dx, &mut grads.#field,
+                    );
                 }
-                None => quote! {
+            } else if let Some(activation) = i.checked_sub(1).and_then(|p| moved[p]) {
+                let activation = activation.ty();
+                quote! {
+                    self.#field.backward_through(
+                        #activation, &cache.#out, &mut cache.#cache, &mut cache.#grad, #dx,
+                    );
+                }
+            } else {
+                quote! {
                     <#ty as ::keelnet::Layer<#input, F>>::#method(
                         &self.#field, #x, &cache.#out, &mut cache.#cache, &mut cache.#grad, #dx, &mut grads.#field,
                     );
-                },
+                }
             };
             // Its output gradient exists only if the layer after it was asked for one.
             if trainable_before[i + 1] {

@@ -101,7 +101,8 @@ pub struct Unfolding<F> {
     pub kernel_offsets: Vec<usize>,
     /// Where column `j = b·P + oh·W_OUT + ow` of the unfolded batch starts
     /// in the (padded) batch: `b·C_IN·H'·W' + oh·stride·W' + ow·stride`;
-    /// empty where the direct kernels compute the convolution.
+    /// where the direct kernels compute the convolution, the first
+    /// sample's only (`P` of them: the others add `b·C_IN·H'·W'`).
     pub position_offsets: Vec<usize>,
 }
 
@@ -119,8 +120,9 @@ impl<F: Float> Unfolding<F> {
             }
         }
         self.position_offsets.clear();
-        // The direct kernels walk the positions themselves.
-        let samples = if conv_direct::takes(g) { 0 } else { batch };
+        // The direct kernels walk the positions themselves; the weight
+        // gradient at pooled maxima looks them up for one sample.
+        let samples = if conv_direct::takes(g) { 1 } else { batch };
         for b in 0..samples {
             for oh in 0..g.h_out {
                 let row = b * g.c_in * hp * wp + oh * g.stride * wp;
@@ -149,7 +151,7 @@ impl<F: Float> Unfolding<F> {
     }
 
     /// What the offsets point into: the batch `x`, or its padded copy.
-    fn data<'a>(&'a self, x: &'a [F]) -> &'a [F] {
+    pub(super) fn data<'a>(&'a self, x: &'a [F]) -> &'a [F] {
         if self.padded.is_empty() {
             x
         } else {

@@ -7,6 +7,7 @@
 mod conv;
 mod conv_direct;
 mod conv_fold;
+mod conv_maxima;
 mod dense;
 mod elementwise;
 mod gemm;
@@ -18,6 +19,7 @@ mod transpose;
 mod winograd;
 
 pub use conv::{ConvGeometry, ConvScratch, Unfolding, conv2d_backward, conv2d_forward};
+pub use conv_maxima::{conv2d_weight_grad_at, conv2d_weight_grad_at_takes};
 pub use dense::{dense_backward, dense_forward};
 pub use elementwise::{Parts, for_each_part, vectorized};
 pub use gemm::{Epilogue, Gather, Isa, MatRef, NoEpilogue, Operand, sgemm, sgemm_on};

@@ -4,10 +4,13 @@ use std::marker::PhantomData;
 
 use rand::Rng;
 
-use crate::kernels::{ConvGeometry, ConvScratch, conv2d_backward, conv2d_forward};
+use crate::kernels::{
+    ConvGeometry, ConvScratch, conv2d_backward, conv2d_forward, conv2d_weight_grad_at,
+    conv2d_weight_grad_at_takes, max_pool_backward,
+};
 use crate::{
-    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, Parameters, Rank3,
-    TrainContext, UpdateParams, VisitParams,
+    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, MaxPoolGrad, ParamInfo,
+    Parameters, Rank3, TrainContext, UpdateParams, VisitParams,
 };
 
 /// A 2-D convolution from `C_IN` to `C_OUT` channels with `K`×`K` kernels
@@ -152,6 +155,71 @@ impl<
             dx,
             scratch,
         );
+    }
+
+    /// Backward through this layer and the [`MaxPool`](crate::MaxPool)
+    /// after it, from the gradient at the pooled outputs (`network!` runs
+    /// this where a convolution with an elementwise activation feeds max
+    /// pooling). Every output gradient but the maxima's is zero, and the
+    /// activation's derivative is taken at the maxima, a quarter of the
+    /// outputs for 2×2 windows.
+    ///
+    /// When no input gradient is asked (a first layer) and the direct
+    /// kernels ran the convolution, the weight gradient sums over the
+    /// maxima alone ([`kernels::conv2d_weight_grad_at`](crate::kernels::conv2d_weight_grad_at)),
+    /// and `dz` is not touched; the gradients equal [`Layer::backward`]'s
+    /// to rounding. Otherwise the gradient is routed back into `dz`, zeros
+    /// and all, and backward goes on from there: the same numbers as the
+    /// two layers' own backward, to the bit.
+    ///
+    /// ```
+    /// use keelnet::{Batch, Conv2D, Layer, MaxPool, MaxPoolGrad, Rank3, ReLU, TrainContext};
+    /// use rand::SeedableRng;
+    /// let conv = Conv2D::<1, 2, 3, 1, 4, 4, ReLU, f64>::new(&mut rand::rngs::StdRng::seed_from_u64(1));
+    /// let x = Batch::<Rank3<1, 6, 6>, f64>::from_vec((0..108).map(|v| f64::from(v % 7)).collect())?;
+    /// let (mut ctx, mut scratch) = (TrainContext::new(0), Default::default());
+    /// let (mut y, mut pooled, mut argmax) = (Batch::new(), Batch::new(), Vec::new());
+    /// conv.forward_train(&x, &mut y, &mut scratch, &mut ctx);
+    /// MaxPool::<2, 2, 2>.forward_train(&y, &mut pooled, &mut argmax, &mut ctx);
+    /// let (mut dz, mut grads) = (Batch::new(), [Default::default(), Default::default()]);
+    /// for (grads, dx) in grads.iter_mut().zip([None, Some(&mut Batch::new())]) {
+    ///     let mut dy = Batch::<Rank3<2, 2, 2>, f64>::from_vec(vec![1.0; 24])?;
+    ///     let maxima = MaxPoolGrad { y: &pooled, argmax: &argmax, dy: &mut dy };
+    ///     conv.backward_through_max_pool(&x, maxima, &mut scratch, &mut dz, dx, grads);
+    /// }
+    /// // Summed over the maxima (no input gradient asked) or routed back:
+    /// // the same to rounding.
+    /// for (a, b) in grads[0].weight.iter().zip(&grads[1].weight) {
+    ///     assert!((a - b).abs() < 1e-12);
+    /// }
+    /// # Ok::<(), keelnet::Error>(())
+    /// ```
+    pub fn backward_through_max_pool<
+        const H: usize,
+        const W: usize,
+        const PH: usize,
+        const PW: usize,
+    >(
+        &self,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        pooled: MaxPoolGrad<'_, C_OUT, PH, PW, F>,
+        scratch: &mut ConvScratch<F>,
+        dz: &mut Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
+        dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
+        grads: &mut Conv2DGrads<C_IN, C_OUT, K, F>,
+    ) {
+        let g = Self::geometry::<H, W>();
+        let (y, dy) = (pooled.y.as_slice(), pooled.dy.as_mut_slice());
+        if dx.is_none() && conv2d_weight_grad_at_takes(&g) {
+            let at = (pooled.argmax, dy, y);
+            let grads = (&mut grads.weight[..], &mut grads.bias[..]);
+            conv2d_weight_grad_at::<F, A>(&g, x.as_slice(), at, grads, scratch);
+            return;
+        }
+        dz.resize(x.len());
+        let lens = (C_OUT * H_OUT * W_OUT, C_OUT * PH * PW);
+        max_pool_backward::<F, A>(lens, pooled.argmax, (dy, y), dz.as_mut_slice());
+        self.backward_through::<H, W>(x, None, scratch, dz, dx, grads);
     }
 }
 

@@ -134,3 +134,28 @@ impl<const P: usize, const H_OUT: usize, const W_OUT: usize> MaxPool<P, H_OUT, W
         }
     }
 }
+
+/// A [`MaxPool`]'s side of a backward pass that the layer before it runs
+/// (as [`Conv2D::backward_through_max_pool`](crate::Conv2D::backward_through_max_pool)):
+/// the pooled outputs `y`, where each came from (the pooling's training
+/// cache), and the gradient `dy` at them, `[B, C, H_OUT, W_OUT]`.
+///
+/// ```
+/// use keelnet::{Batch, Layer, MaxPool, MaxPoolGrad, Rank3, TrainContext};
+/// let x = Batch::<Rank3<1, 2, 2>>::from_vec(vec![1.0, 4.0, 3.0, 2.0])?;
+/// let (mut y, mut argmax) = (Batch::new(), Vec::new());
+/// MaxPool::<2, 1, 1>.forward_train(&x, &mut y, &mut argmax, &mut TrainContext::new(0));
+/// let mut dy = Batch::<Rank3<1, 1, 1>>::from_vec(vec![1.0])?;
+/// let pooled = MaxPoolGrad { y: &y, argmax: &argmax, dy: &mut dy };
+/// assert_eq!(pooled.argmax, &[1]); // the 4.0
+/// # Ok::<(), keelnet::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct MaxPoolGrad<'a, const C: usize, const H_OUT: usize, const W_OUT: usize, F: Float> {
+    /// The pooled outputs.
+    pub y: &'a Batch<Rank3<C, H_OUT, W_OUT>, F>,
+    /// Per pooled output, the index of its maximum in the input sample.
+    pub argmax: &'a [u32],
+    /// The gradient at the pooled outputs (overwritten).
+    pub dy: &'a mut Batch<Rank3<C, H_OUT, W_OUT>, F>,
+}

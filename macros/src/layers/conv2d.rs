@@ -114,4 +114,8 @@ impl LayerPlan for Conv2D {
     fn activation(&self) -> Option<Activation> {
         Some(self.activation)
     }
+
+    fn runs_pooling_backward(&self) -> bool {
+        true
+    }
 }

@@ -59,6 +59,13 @@ pub trait LayerPlan {
     fn pools_maxima(&self) -> bool {
         false
     }
+
+    /// Whether the layer's type has `backward_through_max_pool`: backward
+    /// through the max pooling after it as well, from the gradient at the
+    /// pooled outputs.
+    fn runs_pooling_backward(&self) -> bool {
+        false
+    }
 }
 
 /// Reads a layer call's arguments into its plan.

@@ -1,0 +1,284 @@
+//! The weight and bias gradients of a convolution whose output gradient is
+//! zero but at a few outputs: the maxima that a max pooling after it kept.
+//!
+//! A first layer needs no input gradient, so its backward is the weight
+//! gradient alone, `d_weight[o][t] = Σ_b Σ_p dz[b][o][p] · x[b][p + tap_t]`.
+//! Behind a 2×2 max pooling three quarters of `dz` are zero: summing over
+//! the pooled maxima only reads a quarter of the products, and nobody
+//! writes out (or reads back) the full-size gradient, zeros and all.
+//!
+//! Shapes, channels first: input `[B, C_IN, H, W]` (padded as the forward
+//! pass padded it), per sample `N = C_OUT·M` gradient values `dz` at
+//! outputs `at` (indices into the sample's `[C_OUT, H_OUT, W_OUT]`), run
+//! `o` of `M` of them in channel `o`, as max pooling's `[C_OUT, H', W']`
+//! maxima are.
+
+use rayon::prelude::*;
+
+use super::{ConvGeometry, ConvScratch, conv_direct, sum_lanes, vectorized};
+use crate::{Activation, ActivationKind, Float};
+
+/// Whether [`conv2d_weight_grad_at`] takes this convolution: the direct
+/// kernels' (few taps, stride 1), whose forward pass keeps the padded
+/// batch and the offsets of taps and positions.
+///
+/// ```
+/// use keelnet::kernels::{ConvGeometry, conv2d_weight_grad_at_takes};
+/// let first = ConvGeometry { c_in: 1, h: 28, w: 28, c_out: 32, k: 3, stride: 1, h_out: 26, w_out: 26 };
+/// assert!(conv2d_weight_grad_at_takes(&first));
+/// assert!(!conv2d_weight_grad_at_takes(&ConvGeometry { c_in: 32, ..first }));
+/// ```
+pub fn conv2d_weight_grad_at_takes(g: &ConvGeometry) -> bool {
+    conv_direct::takes(g)
+}
+
+/// `d_weight` and `d_bias` of a convolution from the gradient at the
+/// outputs `y` of its elementwise activation `A`, zero but at the outputs
+/// `at` (see the module's shapes), where it is `dy` (`y` the outputs there;
+/// [`Linear`](crate::Linear) reads none). `dy` becomes the gradient before
+/// the activation on the way. `scratch` is the forward pass's on the same
+/// `x`, by the direct kernels ([`conv2d_weight_grad_at_takes`]).
+///
+/// Sums run in one fixed order: the same inputs give the same bits.
+///
+/// # Panics
+/// If `A` is a softmax (its derivative needs whole samples), or `at` points
+/// outside its channel.
+///
+/// ```
+/// use keelnet::kernels::{ConvGeometry, ConvScratch, conv2d_forward, conv2d_weight_grad_at};
+/// use keelnet::Linear;
+/// // One 3×3 image, one 2×2 filter: a 2×2 output, of which the gradient
+/// // is 1 at output 3 (bottom right) and zero elsewhere.
+/// let g = ConvGeometry { c_in: 1, h: 3, w: 3, c_out: 1, k: 2, stride: 1, h_out: 2, w_out: 2 };
+/// let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+/// let (mut scratch, mut y) = (ConvScratch::default(), [0.0; 4]);
+/// conv2d_forward::<f64, Linear>(&g, &x, &[0.0; 4], &[0.0], &mut y, &mut scratch);
+/// let (mut d_weight, mut d_bias) = ([0.0; 4], [0.0]);
+/// let grads = (&mut d_weight[..], &mut d_bias[..]);
+/// conv2d_weight_grad_at::<f64, Linear>(&g, &x, (&[3], &mut [1.0], &[]), grads, &mut scratch);
+/// // The window under output 3.
+/// assert_eq!(d_weight, [5.0, 6.0, 8.0, 9.0]);
+/// assert_eq!(d_bias, [1.0]);
+/// ```
+pub fn conv2d_weight_grad_at<F: Float, A: Activation>(
+    g: &ConvGeometry,
+    x: &[F],
+    (at, dy, y): (&[u32], &mut [F], &[F]),
+    (d_weight, d_bias): (&mut [F], &mut [F]),
+    scratch: &mut ConvScratch<F>,
+) {
+    assert!(
+        A::KIND != ActivationKind::Softmax,
+        "a softmax's derivative needs whole samples"
+    );
+    let batch = x.len() / (g.c_in * g.h * g.w).max(1);
+    let per_sample = at.len() / batch.max(1);
+    // dz = dy · act'(y), sample by sample.
+    if A::KIND != ActivationKind::Linear {
+        dy.par_chunks_exact_mut(per_sample.max(1))
+            .zip(y.par_chunks_exact(per_sample.max(1)))
+            .for_each(|(dy, y)| {
+                vectorized(
+                    #[inline(always)]
+                    || A::backward(y, dy),
+                )
+            });
+    }
+    weight_grad_at(g, x, (at, dy), (d_weight, d_bias), scratch);
+}
+
+/// [`conv2d_weight_grad_at`] from the gradient `dz` before the activation:
+/// a sample per task (its input stays in cache), each row of the kernel
+/// (`K` taps side by side) summed in a vector while the maxima go by, into
+/// per-sample sums in `scratch.wide`, which are then added in order.
+fn weight_grad_at<F: Float>(
+    g: &ConvGeometry,
+    x: &[F],
+    (at, dz): (&[u32], &[F]),
+    (d_weight, d_bias): (&mut [F], &mut [F]),
+    scratch: &mut ConvScratch<F>,
+) {
+    let ConvScratch {
+        unfolding, wide, ..
+    } = scratch;
+    let (xs, taps) = (unfolding.data(x), &unfolding.kernel_offsets);
+    // Where each output of a sample's channel has its top-left tap.
+    let origins = &unfolding.position_offsets[..g.positions()];
+    let furthest_origin = origins.iter().max().copied().unwrap_or(0);
+    let (hp, wp) = g.padded_size();
+    let in_len = g.c_in * hp * wp;
+    let batch = xs.len() / in_len.max(1);
+    let per_channel = at.len() / (batch * g.c_out).max(1);
+    // Rows of the kernel (`width` taps side by side) summed in vectors of
+    // `lanes`, or (wider kernels) one tap at a time.
+    let (width, lanes) = match g.k {
+        1 => (1, 1),
+        2..=4 => (g.k, 4),
+        5..=8 => (g.k, 8),
+        _ => (1, 1),
+    };
+    let rows = taps.len() / width;
+    // Per sample and channel: each row's sums (`lanes` of them, the first
+    // `width` kept), then the bias's.
+    let channel_len = rows * lanes + 1;
+    let sample_len = g.c_out * channel_len;
+    wide.resize(batch * sample_len, F::zero());
+    wide.par_chunks_exact_mut(sample_len.max(1))
+        .enumerate()
+        .for_each(|(b, sums)| {
+            vectorized(
+                #[inline(always)]
+                || {
+                    for (o, sums) in sums.chunks_exact_mut(channel_len).enumerate() {
+                        let run =
+                            (b * g.c_out + o) * per_channel..(b * g.c_out + o + 1) * per_channel;
+                        let maxima = Maxima {
+                            x: &xs[b * in_len..],
+                            origins,
+                            furthest_origin,
+                            base: o * g.positions(),
+                            at: &at[run.clone()],
+                            dz: &dz[run],
+                        };
+                        sums.fill(F::zero());
+                        let (sums, bias) = sums.split_at_mut(rows * lanes);
+                        bias[0] = sum_lanes(maxima.dz);
+                        let starts = taps.iter().step_by(width).copied();
+                        match lanes {
+                            1 => maxima.row_sums::<1>(starts, width, sums),
+                            4 => maxima.row_sums::<4>(starts, width, sums),
+                            _ => maxima.row_sums::<8>(starts, width, sums),
+                        }
+                    }
+                },
+            )
+        });
+    d_weight.fill(F::zero());
+    d_bias.fill(F::zero());
+    for sums in wide.chunks_exact(sample_len.max(1)) {
+        let channels = sums
+            .chunks_exact(channel_len)
+            .zip(d_weight.chunks_exact_mut(taps.len().max(1)));
+        for ((sums, d_weight), d_bias) in channels.zip(d_bias.iter_mut()) {
+            let rows = sums
+                .chunks_exact(lanes)
+                .zip(d_weight.chunks_exact_mut(width));
+            for (sums, d_weight) in rows {
+                d_weight.iter_mut().zip(sums).for_each(|(d, &s)| *d += s);
+            }
+            *d_bias += sums[channel_len - 1];
+        }
+    }
+}
+
+/// Kernel rows summed in one pass over the maxima.
+const ROWS: usize = 3;
+
+/// One sample's gradient at the maxima of one channel.
+struct Maxima<'a, F> {
+    /// The sample's (padded) input, and the rest of the batch after it.
+    x: &'a [F],
+    /// Where each output of the channel has its top-left tap in `x`.
+    origins: &'a [usize],
+    /// The largest of `origins`.
+    furthest_origin: usize,
+    /// The index of the channel's first output in the sample.
+    base: usize,
+    /// The outputs, as indices into the sample.
+    at: &'a [u32],
+    /// The gradients there.
+    dz: &'a [F],
+}
+
+impl<F: Float> Maxima<'_, F> {
+    /// `sums[r·LANES + j] += Σ_i dz[i] · x[origin(at[i]) + rows[r] + j]`
+    /// for the kernel rows starting at offsets `rows`, [`ROWS`] at a time:
+    /// `LANES` sums a row, of which the first `width` are kept.
+    #[inline(always)]
+    fn row_sums<const LANES: usize>(
+        &self,
+        mut rows: impl Iterator<Item = usize>,
+        width: usize,
+        sums: &mut [F],
+    ) {
+        let mut groups = sums.chunks_exact_mut(ROWS * LANES);
+        for sums in &mut groups {
+            let group = std::array::from_fn(|_| rows.next().unwrap_or(0));
+            self.row_sums_of::<LANES, ROWS>(group, width, sums);
+        }
+        let sums = groups.into_remainder();
+        let mut next = || rows.next().unwrap_or(0);
+        match sums.len() / LANES {
+            2 => self.row_sums_of::<LANES, 2>([next(), next()], width, sums),
+            1 => self.row_sums_of::<LANES, 1>([next()], width, sums),
+            _ => {}
+        }
+    }
+
+    /// [`Maxima::row_sums`] of `R` rows: `LANES` input values per row and
+    /// maximum where the input has them (all samples but the last); else
+    /// the `width` kept, one at a time.
+    #[inline(always)]
+    fn row_sums_of<const LANES: usize, const R: usize>(
+        &self,
+        rows: [usize; R],
+        width: usize,
+        sums: &mut [F],
+    ) {
+        let furthest = self.furthest_origin + rows.iter().max().copied().unwrap_or(0);
+        if furthest + LANES > self.x.len() {
+            for (&at, &dz) in self.at.iter().zip(self.dz) {
+                let p = self.origins[at as usize - self.base];
+                for (&row, sums) in rows.iter().zip(sums.chunks_exact_mut(LANES)) {
+                    for (sum, &v) in sums[..width].iter_mut().zip(&self.x[p + row..]) {
+                        *sum += dz * v;
+                    }
+                }
+            }
+            return;
+        }
+        // Two running sums per row, in registers: each waits on its own
+        // additions only.
+        let mut acc = [[[F::zero(); LANES]; R]; 2];
+        let (at, dz) = (self.at.chunks_exact(2), self.dz.chunks_exact(2));
+        let rest = at.remainder().iter().zip(dz.remainder());
+        for (at, dz) in at.zip(dz) {
+            self.add(&mut acc[0], &rows, at[0], dz[0]);
+            self.add(&mut acc[1], &rows, at[1], dz[1]);
+        }
+        for (&at, &dz) in rest {
+            self.add(&mut acc[0], &rows, at, dz);
+        }
+        // Every lane stored, kept or not: a lane never stored would be
+        // dropped from the vectors, which costs shuffles.
+        for (r, sums) in sums.chunks_exact_mut(LANES).enumerate() {
+            for (j, sum) in sums.iter_mut().enumerate() {
+                *sum += acc[0][r][j] + acc[1][r][j];
+            }
+        }
+    }
+
+    /// `acc[r] += dz · x[origin(at) + rows[r]..][..LANES]`, for rows that
+    /// [`Maxima::row_sums_of`] found within `x` from every origin.
+    #[inline(always)]
+    fn add<const LANES: usize, const R: usize>(
+        &self,
+        acc: &mut [[F; LANES]; R],
+        rows: &[usize; R],
+        at: u32,
+        dz: F,
+    ) {
+        let p = self.origins[at as usize - self.base];
+        for (acc, row) in acc.iter_mut().zip(rows) {
+            // SAFETY: `p` is one of `origins`, at most `furthest_origin`, and
+            // `row_sums_of` checked that `LANES` values from that plus the
+            // largest row are within `x`. (Checking each read costs more
+            // than the multiplications.)
+            let xs = unsafe { &*self.x.as_ptr().add(p + row).cast::<[F; LANES]>() };
+            for (a, &v) in acc.iter_mut().zip(xs) {
+                *a += dz * v;
+            }
+        }
+    }
+}
