@@ -113,14 +113,22 @@ where
     });
 }
 
-/// Backward through the CNN's first convolution and the max pooling after
-/// it, from the gradient at the pooled outputs, as the network runs it.
+/// The CNN's first convolution and the max pooling after it as the
+/// network runs them: forward in one pass, backward from the gradient at
+/// the pooled outputs.
 fn conv_through_pool(c: &mut Criterion, name: &str, conv: &Conv2D<1, 32, 3, 1, 26, 26, ReLU>) {
     let x = images::<Rank3<1, 28, 28>>(64);
     let (mut y, mut pooled, mut argmax) = (Batch::new(), Batch::new(), Vec::new());
-    let (mut scratch, mut ctx) = (Default::default(), TrainContext::new(0));
-    conv.forward_train(&x, &mut y, &mut scratch, &mut ctx);
-    MaxPool::<2, 13, 13>.forward_train(&y, &mut pooled, &mut argmax, &mut ctx);
+    let mut scratch = Default::default();
+    let pool = MaxPool::<2, 13, 13>;
+    c.bench_function(&format!("{name}/forward"), |b| {
+        b.iter_custom(|iters| {
+            timed_on_pool(iters, || {
+                let pooled = (&mut pooled, &mut argmax);
+                conv.forward_through_max_pool(black_box(&x), &pool, pooled, &mut scratch, &mut y)
+            })
+        })
+    });
     let (mut dy, mut dz, mut grads) = (pooled.clone(), Batch::new(), Default::default());
     c.bench_function(&format!("{name}/backward"), |b| {
         b.iter_custom(|iters| {

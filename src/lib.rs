@@ -163,10 +163,12 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 ///   backward takes that activation's derivative after the pooling, at
 ///   the pooled outputs (the same gradients to the bit, on a quarter of
 ///   the values for 2×2 windows), and the layer's backward starts from
-///   the gradient before its activation. A `Conv2D` runs the pooling's
-///   backward itself ([`Conv2D::backward_through_max_pool`]): as a first
-///   layer, with no input gradient asked, it sums its weight gradient over
-///   the pooled maxima alone, never writing the full-size gradient;
+///   the gradient before its activation. A `Conv2D` runs both passes of
+///   the pooling itself ([`Conv2D::forward_through_max_pool`],
+///   [`Conv2D::backward_through_max_pool`]): as a first layer it pools each
+///   output plane while it is in cache and, with no input gradient asked,
+///   sums its weight gradient over the pooled maxima alone, never writing
+///   a full-size output or gradient;
 /// - [`Parameters<F>`](Parameters), naming each tensor `dense_1.weight`,
 ///   `dense_1.bias`, ...;
 /// - `NameGrads<F>`, the gradients, and `NameCache<F>`, the buffers a

@@ -519,14 +519,39 @@ fn weight_grad_at_maxima(
     (dw, db)
 }
 
+/// A ReLU convolution pooled in one pass (`conv2d_forward_pooled`), checked
+/// to the bit against the convolution then the pooling: the pooled outputs,
+/// their maxima's indices, and the scratch for backward.
+fn pooled_forward<F: keelnet::Float>(
+    g: &ConvGeometry,
+    p: usize,
+    x: &[F],
+    (weight, bias): (&[F], &[F]),
+) -> (Vec<F>, Vec<u32>, ConvScratch<F>) {
+    use keelnet::kernels::conv2d_forward_pooled;
+    let batch = x.len() / (g.c_in * g.h * g.w);
+    let pooled_len = batch * g.c_out * (g.h_out / p) * (g.w_out / p);
+    let mut y = vec![F::zero(); batch * g.c_out * g.h_out * g.w_out];
+    conv2d_forward::<F, ReLU>(g, x, weight, bias, &mut y, &mut ConvScratch::default());
+    let (mut pooled, mut argmax) = (vec![F::zero(); pooled_len], vec![0; pooled_len]);
+    max_pool_forward((g.c_out, g.h_out, g.w_out), p, &y, &mut pooled, &mut argmax);
+    let (mut fused, mut fused_at) = (vec![F::nan(); pooled_len], vec![u32::MAX; pooled_len]);
+    let mut scratch = ConvScratch::default();
+    let outputs = (&mut fused[..], &mut fused_at[..]);
+    conv2d_forward_pooled::<F, ReLU>(g, x, (weight, bias), p, outputs, &mut scratch);
+    assert_eq!(fused, pooled, "{g:?}, pool {p}: pooled outputs");
+    assert_eq!(fused_at, argmax, "{g:?}, pool {p}: maxima");
+    (fused, fused_at, scratch)
+}
+
 /// The first layer's weight gradient summed over the maxima of the pooling
 /// after it (vectors of four or eight inputs per kernel row, the last
-/// sample's last outputs one value at a time) against plain loops: kernels
-/// of 1 to 5, 'valid' and 'same', 2×2 and 3×3 pools that drop rows, in f64
-/// and f32.
+/// sample's last outputs one value at a time) against plain loops, after
+/// the forward pass pooled in one: kernels of 1 to 5, 'valid' and 'same',
+/// 2×2 and 3×3 pools that drop rows, in f64 and f32.
 #[test]
-fn conv2d_weight_grad_at_maxima_matches_plain_loops() {
-    use keelnet::kernels::{conv2d_weight_grad_at, conv2d_weight_grad_at_takes};
+fn conv2d_pooled_passes_match_plain_loops() {
+    use keelnet::kernels::{conv2d_pools_directly, conv2d_weight_grad_at};
     let cases = [
         // (c_in, h, w, c_out, k, h_out, w_out, pool)
         (1, 28, 28, 5, 3, 26, 26, 2),
@@ -547,34 +572,27 @@ fn conv2d_weight_grad_at_maxima_matches_plain_loops() {
             h_out,
             w_out,
         };
-        assert!(conv2d_weight_grad_at_takes(&g), "{g:?}");
+        assert!(conv2d_pools_directly(&g), "{g:?}");
         for batch in [1, 3] {
             let seed = seed as u64 * 10 + batch as u64;
-            let (in_len, out_len) = (c_in * h * w, c_out * h_out * w_out);
+            let in_len = c_in * h * w;
             let pooled_len = c_out * (h_out / p) * (w_out / p);
             let x = random_batch::<Rank1<1>>(batch * in_len, seed).into_vec();
             let weight = random_batch::<Rank1<1>>(c_out * c_in * k * k, seed + 1).into_vec();
             let bias = random_batch::<Rank1<1>>(c_out, seed + 2).into_vec();
             let dy = random_batch::<Rank1<1>>(batch * pooled_len, seed + 3).into_vec();
             let run = |x: &[f64], weight: &[f64], bias: &[f64], dy: &[f64]| {
-                let mut scratch = ConvScratch::default();
-                let mut y = vec![0.0; batch * out_len];
-                conv2d_forward::<f64, ReLU>(&g, x, weight, bias, &mut y, &mut scratch);
-                let (mut pooled, mut argmax) =
-                    (vec![0.0; batch * pooled_len], vec![0; batch * pooled_len]);
-                max_pool_forward((c_out, h_out, w_out), p, &y, &mut pooled, &mut argmax);
+                let (pooled, argmax, mut scratch) = pooled_forward(&g, p, x, (weight, bias));
                 let want = weight_grad_at_maxima(&g, x, (&argmax, &pooled, dy));
                 let (mut dw, mut db) = (vec![f64::NAN; weight.len()], vec![f64::NAN; c_out]);
                 let at = (&argmax[..], &mut dy.to_vec()[..], &pooled[..]);
                 conv2d_weight_grad_at::<f64, ReLU>(&g, x, at, (&mut dw, &mut db), &mut scratch);
                 // The same in f32 (the vectors of the AVX2 path where it runs).
                 let single = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
-                let (mut dw32, mut db32) = (vec![f32::NAN; weight.len()], vec![f32::NAN; c_out]);
-                let mut scratch32 = ConvScratch::default();
-                let mut y32 = vec![0.0; batch * out_len];
                 let (x32, w32, b32) = (single(x), single(weight), single(bias));
-                conv2d_forward::<f32, ReLU>(&g, &x32, &w32, &b32, &mut y32, &mut scratch32);
-                let at = (&argmax[..], &mut single(dy)[..], &single(&pooled)[..]);
+                let (pooled32, argmax32, mut scratch32) = pooled_forward(&g, p, &x32, (&w32, &b32));
+                let (mut dw32, mut db32) = (vec![f32::NAN; weight.len()], vec![f32::NAN; c_out]);
+                let at = (&argmax32[..], &mut single(dy)[..], &pooled32[..]);
                 let grads = (&mut dw32[..], &mut db32[..]);
                 conv2d_weight_grad_at::<f32, ReLU>(&g, &x32, at, grads, &mut scratch32);
                 (want, (dw, db), (dw32, db32))

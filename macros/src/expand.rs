@@ -90,12 +90,34 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
         );
     });
 
+    let moved = derivatives_after_pooling(net);
+    // A layer that runs the max pooling after it with its own, both
+    // passes (in the pooling's place).
+    let through_pooling: Vec<bool> = (0..net.layers.len())
+        .map(|i| moved[i].is_some() && net.layers[i].plan.runs_max_pooling())
+        .collect();
+
     // Training forward: each layer into its buffer in the cache.
     let mut training = Vec::new();
     let mut current = quote!(x);
-    for n in hidden {
+    for (i, n) in hidden.iter().enumerate() {
         let (field, ty, input, out, cache) =
             (&n.field, &n.ty, &n.input, &n.output_buffer, &n.cache);
+        if i > 0 && through_pooling[i - 1] {
+            current = quote!(&cache.#out);
+            continue;
+        }
+        if through_pooling[i] {
+            let pool = &hidden[i + 1];
+            let (pool_field, pooled, argmax) = (&pool.field, &pool.output_buffer, &pool.cache);
+            training.push(quote! {
+                self.#field.forward_through_max_pool(
+                    #current, &self.#pool_field, (&mut cache.#pooled, &mut cache.#argmax),
+                    &mut cache.#cache, &mut cache.#out,
+                );
+            });
+            continue;
+        }
         training.push(quote! {
             <#ty as ::keelnet::Layer<#input, F>>::forward_train(
                 &self.#field, #current, &mut cache.#out, &mut cache.#cache, ctx,
@@ -144,11 +166,6 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
     };
     let backward_last = last_backward(format_ident!("backward"));
     let backward_last_pre = last_backward(format_ident!("backward_preactivation"));
-    let moved = derivatives_after_pooling(net);
-    // A layer that runs the pooling's backward with its own (in its place).
-    let through_pooling: Vec<bool> = (0..net.layers.len())
-        .map(|i| moved[i].is_some() && net.layers[i].plan.runs_pooling_backward())
-        .collect();
     let hidden_backward: Vec<TokenStream> = (0..hidden.len())
         .rev()
         .map(|i| {

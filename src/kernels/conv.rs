@@ -109,7 +109,7 @@ pub struct Unfolding<F> {
 impl<F: Float> Unfolding<F> {
     /// Pads the batch `x` if the convolution pads, and writes the offsets
     /// of its unfolding.
-    fn unfold(&mut self, g: &ConvGeometry, x: &[F]) {
+    pub(super) fn unfold(&mut self, g: &ConvGeometry, x: &[F]) {
         let (in_len, (hp, wp)) = (g.c_in * g.h * g.w, g.padded_size());
         let batch = x.len() / in_len.max(1);
         self.kernel_offsets.clear();

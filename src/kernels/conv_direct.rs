@@ -11,6 +11,7 @@
 
 use rayon::prelude::*;
 
+use super::pool::Plane;
 use super::{ConvGeometry, copy_short, vectorized};
 use crate::{Activation, ActivationKind, Float};
 
@@ -57,40 +58,133 @@ pub fn forward<F: Float, A: Activation>(
     samples
         .zip(wide.par_chunks_exact_mut(CHANNELS * len))
         .for_each(|((x, y), wide)| {
-            vectorized(
+            let (sample, positions) = (
+                Sample {
+                    g,
+                    wp,
+                    taps,
+                    weight,
+                    bias,
+                },
+                g.positions(),
+            );
+            sample.forward::<A>(
+                x,
+                wide,
                 #[inline(always)]
-                || {
-                    let mut o = 0;
-                    while o < g.c_out {
-                        let block = if g.c_out - o >= CHANNELS { CHANNELS } else { 1 };
-                        if block == CHANNELS {
-                            stencil::<F, CHANNELS>(
-                                x,
-                                taps,
-                                &weight[o * taps.len()..],
-                                &bias[o..],
-                                wide,
-                            );
-                        } else {
-                            stencil::<F, 1>(x, taps, &weight[o * taps.len()..], &bias[o..], wide);
-                        }
-                        for (i, plane) in wide.chunks_exact_mut(len).take(block).enumerate() {
-                            // The activation over the whole wide plane, one long run.
-                            if A::KIND != ActivationKind::Softmax {
-                                A::forward(plane);
-                            }
-                            let channel = &mut y[(o + i) * g.positions()..][..g.positions()];
-                            for (row, out) in channel.chunks_exact_mut(g.w_out).enumerate() {
-                                copy_short(out, &plane[row * wp..][..g.w_out]);
-                            }
-                        }
-                        o += block;
+                |o, plane| {
+                    let channel = &mut y[o * positions..][..positions];
+                    for (row, out) in channel.chunks_exact_mut(g.w_out).enumerate() {
+                        copy_short(out, &plane[row * wp..][..g.w_out]);
                     }
                 },
-            )
+            );
         });
     if A::KIND == ActivationKind::Softmax {
         y.chunks_exact_mut(out_len).for_each(A::forward);
+    }
+}
+
+/// [`forward`] and the max pooling (`P`×`P` windows, stride `P`) of its
+/// outputs, for an elementwise activation: each wide plane is pooled while
+/// it is in cache, into `pooled` `[B, C_OUT, H_OUT / P, W_OUT / P]` and the
+/// maxima's indices `argmax` (into a sample's `[C_OUT, H_OUT, W_OUT]`, as
+/// [`max_pool_forward`](super::max_pool_forward) gives them); the
+/// convolution's outputs are never written.
+#[allow(clippy::too_many_arguments)]
+pub fn forward_pooled<F: Float, A: Activation>(
+    g: &ConvGeometry,
+    (hp, wp): (usize, usize),
+    xs: &[F],
+    taps: &[usize],
+    (weight, bias): (&[F], &[F]),
+    p: usize,
+    (pooled, argmax): (&mut [F], &mut [u32]),
+    wide: &mut Vec<F>,
+) {
+    let (in_len, len) = (g.c_in * hp * wp, wide_len(g, wp));
+    let pooled_plane = (g.h_out / p) * (g.w_out / p);
+    let out_len = g.c_out * pooled_plane;
+    let batch = pooled.len() / out_len.max(1);
+    wide.resize(batch * CHANNELS * len, F::zero());
+    let samples = xs
+        .par_chunks_exact(in_len)
+        .zip(pooled.par_chunks_exact_mut(out_len))
+        .zip(argmax.par_chunks_exact_mut(out_len));
+    samples
+        .zip(wide.par_chunks_exact_mut(CHANNELS * len))
+        .for_each(|(((x, pooled), argmax), wide)| {
+            let sample = Sample {
+                g,
+                wp,
+                taps,
+                weight,
+                bias,
+            };
+            sample.forward::<A>(
+                x,
+                wide,
+                #[inline(always)]
+                |o, plane| {
+                    let plane = Plane {
+                        x: plane,
+                        stride: wp,
+                        size: (g.h_out, g.w_out),
+                        first: o * g.positions(),
+                    };
+                    let range = o * pooled_plane..(o + 1) * pooled_plane;
+                    plane.max_pool(p, &mut pooled[range.clone()], &mut argmax[range]);
+                },
+            );
+        });
+}
+
+/// What every sample's forward pass shares.
+struct Sample<'a, F> {
+    g: &'a ConvGeometry,
+    /// The padded input's row length.
+    wp: usize,
+    taps: &'a [usize],
+    weight: &'a [F],
+    bias: &'a [F],
+}
+
+impl<F: Float> Sample<'_, F> {
+    /// One sample `x`: `CHANNELS` output channels at a time computed wide
+    /// into `wide`, the activation applied over each whole plane (but a
+    /// softmax), each handed to `emit(channel, plane)` (rows `W'` apart).
+    #[inline(always)]
+    fn forward<A: Activation>(&self, x: &[F], wide: &mut [F], mut emit: impl FnMut(usize, &[F])) {
+        let (g, taps, weight, bias) = (self.g, self.taps, self.weight, self.bias);
+        let len = wide_len(g, self.wp);
+        vectorized(
+            #[inline(always)]
+            || {
+                let mut o = 0;
+                while o < g.c_out {
+                    let block = if g.c_out - o >= CHANNELS { CHANNELS } else { 1 };
+                    if block == CHANNELS {
+                        stencil::<F, CHANNELS>(
+                            x,
+                            taps,
+                            &weight[o * taps.len()..],
+                            &bias[o..],
+                            wide,
+                        );
+                    } else {
+                        stencil::<F, 1>(x, taps, &weight[o * taps.len()..], &bias[o..], wide);
+                    }
+                    for (i, plane) in wide.chunks_exact_mut(len).take(block).enumerate() {
+                        // The activation over the whole wide plane, one long run.
+                        if A::KIND != ActivationKind::Softmax {
+                            A::forward(plane);
+                        }
+                        emit(o + i, plane);
+                    }
+                    o += block;
+                }
+            },
+        )
     }
 }
 
@@ -110,6 +204,8 @@ fn stencil<F: Float, const B: usize>(
     // of the additions.
     const RUN: usize = 2 * LANES;
     let full = len / RUN * RUN;
+    // Each channel's weights as a slice of `n`: indexed by tap, unchecked.
+    let rows: [&[F]; B] = std::array::from_fn(|i| &weight[i * n..][..n]);
     for p in (0..full).step_by(RUN) {
         let mut acc = [[F::zero(); RUN]; B];
         for (i, acc) in acc.iter_mut().enumerate() {
@@ -117,8 +213,8 @@ fn stencil<F: Float, const B: usize>(
         }
         for (t, &tap) in taps.iter().enumerate() {
             let xs: &[F; RUN] = x[p + tap..][..RUN].try_into().expect("two runs of lanes");
-            for (i, acc) in acc.iter_mut().enumerate() {
-                let w = weight[i * n + t];
+            for (acc, row) in acc.iter_mut().zip(rows) {
+                let w = row[t];
                 for (a, &v) in acc.iter_mut().zip(xs) {
                     *a += w * v;
                 }

@@ -1,35 +1,95 @@
-//! The weight and bias gradients of a convolution whose output gradient is
-//! zero but at a few outputs: the maxima that a max pooling after it kept.
+//! A convolution feeding max pooling, both passes fused for the direct
+//! kernels (a first layer).
 //!
-//! A first layer needs no input gradient, so its backward is the weight
-//! gradient alone, `d_weight[o][t] = Σ_b Σ_p dz[b][o][p] · x[b][p + tap_t]`.
-//! Behind a 2×2 max pooling three quarters of `dz` are zero: summing over
-//! the pooled maxima only reads a quarter of the products, and nobody
-//! writes out (or reads back) the full-size gradient, zeros and all.
+//! Forward, each output plane is pooled while it is in cache, and the
+//! convolution's full-size outputs are never written (5.5 MB at batch 64
+//! for the reference CNN's first layer) nor read back.
+//!
+//! Backward, a first layer needs no input gradient, so its backward is the
+//! weight gradient alone, `d_weight[o][t] = Σ_b Σ_p dz[b][o][p] · x[b][p +
+//! tap_t]`. Behind a 2×2 max pooling three quarters of `dz` are zero:
+//! summing over the pooled maxima only reads a quarter of the products, and
+//! nobody writes out (or reads back) the full-size gradient, zeros and all.
 //!
 //! Shapes, channels first: input `[B, C_IN, H, W]` (padded as the forward
-//! pass padded it), per sample `N = C_OUT·M` gradient values `dz` at
-//! outputs `at` (indices into the sample's `[C_OUT, H_OUT, W_OUT]`), run
-//! `o` of `M` of them in channel `o`, as max pooling's `[C_OUT, H', W']`
-//! maxima are.
+//! pass padded it), per sample `N = C_OUT·M` pooled values and gradients
+//! `dz` at outputs `at` (indices into the sample's `[C_OUT, H_OUT,
+//! W_OUT]`), run `o` of `M` of them in channel `o`, as max pooling's
+//! `[C_OUT, H', W']` maxima are.
 
 use rayon::prelude::*;
 
 use super::{ConvGeometry, ConvScratch, conv_direct, sum_lanes, vectorized};
 use crate::{Activation, ActivationKind, Float};
 
-/// Whether [`conv2d_weight_grad_at`] takes this convolution: the direct
-/// kernels' (few taps, stride 1), whose forward pass keeps the padded
-/// batch and the offsets of taps and positions.
+/// Whether the direct kernels take this convolution (few taps, stride 1):
+/// then [`conv2d_forward_pooled`] computes it and the max pooling after it
+/// in one pass, and [`conv2d_weight_grad_at`] its weight gradient from the
+/// maxima.
 ///
 /// ```
-/// use keelnet::kernels::{ConvGeometry, conv2d_weight_grad_at_takes};
+/// use keelnet::kernels::{ConvGeometry, conv2d_pools_directly};
 /// let first = ConvGeometry { c_in: 1, h: 28, w: 28, c_out: 32, k: 3, stride: 1, h_out: 26, w_out: 26 };
-/// assert!(conv2d_weight_grad_at_takes(&first));
-/// assert!(!conv2d_weight_grad_at_takes(&ConvGeometry { c_in: 32, ..first }));
+/// assert!(conv2d_pools_directly(&first));
+/// assert!(!conv2d_pools_directly(&ConvGeometry { c_in: 32, ..first }));
 /// ```
-pub fn conv2d_weight_grad_at_takes(g: &ConvGeometry) -> bool {
+pub fn conv2d_pools_directly(g: &ConvGeometry) -> bool {
     conv_direct::takes(g)
+}
+
+/// The `p`×`p` max pooling (stride `p`) of `act(conv(x, weight) + bias)`
+/// for a batch, in one pass: the pooled outputs `pooled`
+/// `[B, C_OUT, H_OUT / p, W_OUT / p]` and their maxima's indices `argmax`
+/// (into a sample's `[C_OUT, H_OUT, W_OUT]`), the same numbers as
+/// [`conv2d_forward`](super::conv2d_forward) then
+/// [`max_pool_forward`](super::max_pool_forward). `scratch` keeps what
+/// [`conv2d_weight_grad_at`] needs.
+///
+/// # Panics
+/// If the direct kernels do not take the convolution
+/// ([`conv2d_pools_directly`]), or `A` is a softmax.
+///
+/// ```
+/// use keelnet::kernels::{ConvGeometry, ConvScratch, conv2d_forward_pooled};
+/// use keelnet::ReLU;
+/// // One 3×3 image, one 2×2 filter summing its window: a 2×2 output,
+/// // pooled to its maximum, the bottom right (index 3).
+/// let g = ConvGeometry { c_in: 1, h: 3, w: 3, c_out: 1, k: 2, stride: 1, h_out: 2, w_out: 2 };
+/// let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+/// let (mut pooled, mut argmax) = ([0.0], [0]);
+/// let mut scratch = ConvScratch::default();
+/// let outputs = (&mut pooled[..], &mut argmax[..]);
+/// conv2d_forward_pooled::<f64, ReLU>(&g, &x, (&[1.0; 4], &[0.5]), 2, outputs, &mut scratch);
+/// assert_eq!((pooled, argmax), ([5.0 + 6.0 + 8.0 + 9.0 + 0.5], [3]));
+/// ```
+pub fn conv2d_forward_pooled<F: Float, A: Activation>(
+    g: &ConvGeometry,
+    x: &[F],
+    (weight, bias): (&[F], &[F]),
+    p: usize,
+    (pooled, argmax): (&mut [F], &mut [u32]),
+    scratch: &mut ConvScratch<F>,
+) {
+    assert!(
+        A::KIND != ActivationKind::Softmax && conv2d_pools_directly(g),
+        "direct kernels and an elementwise activation only"
+    );
+    let ConvScratch {
+        unfolding, wide, ..
+    } = scratch;
+    unfolding.unfold(g, x);
+    let (xs, taps) = (unfolding.data(x), &unfolding.kernel_offsets);
+    let outputs = (pooled, argmax);
+    conv_direct::forward_pooled::<F, A>(
+        g,
+        g.padded_size(),
+        xs,
+        taps,
+        (weight, bias),
+        p,
+        outputs,
+        wide,
+    );
 }
 
 /// `d_weight` and `d_bias` of a convolution from the gradient at the
@@ -37,7 +97,7 @@ pub fn conv2d_weight_grad_at_takes(g: &ConvGeometry) -> bool {
 /// `at` (see the module's shapes), where it is `dy` (`y` the outputs there;
 /// [`Linear`](crate::Linear) reads none). `dy` becomes the gradient before
 /// the activation on the way. `scratch` is the forward pass's on the same
-/// `x`, by the direct kernels ([`conv2d_weight_grad_at_takes`]).
+/// `x`, by the direct kernels ([`conv2d_pools_directly`]).
 ///
 /// Sums run in one fixed order: the same inputs give the same bits.
 ///

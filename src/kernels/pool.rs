@@ -15,8 +15,7 @@ pub fn max_pool_forward<F: Float>(
     y: &mut [F],
     argmax: &mut [u32],
 ) {
-    let (h_out, w_out) = (h / p, w / p);
-    let out_len = c * h_out * w_out;
+    let out_len = c * (h / p) * (w / p);
     // Samples are independent: spread over threads.
     let samples = x
         .par_chunks_exact(c * h * w)
@@ -24,75 +23,101 @@ pub fn max_pool_forward<F: Float>(
     samples
         .zip(argmax.par_chunks_exact_mut(out_len))
         .for_each(|((x, y), argmax)| {
-            if p == 2 {
-                vectorized(
-                    #[inline(always)]
-                    || max_pool_2_sample((c, h, w), x, y, argmax),
-                );
-                return;
-            }
-            for ch in 0..c {
-                let channel = &x[ch * h * w..][..h * w];
-                let y = &mut y[ch * h_out * w_out..][..h_out * w_out];
-                let argmax = &mut argmax[ch * h_out * w_out..][..h_out * w_out];
-                for oh in 0..h_out {
-                    let y = &mut y[oh * w_out..][..w_out];
-                    let argmax = &mut argmax[oh * w_out..][..w_out];
-                    let first = oh * p * w;
-                    for (ow, (y, at)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
-                        let corner = first + ow * p;
-                        let (mut best, mut index) = (channel[corner], corner);
-                        for i in 0..p {
-                            let start = corner + i * w;
-                            for (j, &v) in channel[start..start + p].iter().enumerate() {
-                                (best, index) = keep_larger(best, index, v, start + j);
-                            }
-                        }
-                        (*y, *at) = (best, index as u32);
+            vectorized(
+                #[inline(always)]
+                || {
+                    let outputs = y.chunks_exact_mut(out_len / c.max(1));
+                    let channels = outputs.zip(argmax.chunks_exact_mut(out_len / c.max(1)));
+                    for (ch, (y, argmax)) in channels.enumerate() {
+                        let plane = Plane {
+                            x: &x[ch * h * w..],
+                            stride: w,
+                            size: (h, w),
+                            first: ch * h * w,
+                        };
+                        plane.max_pool(p, y, argmax);
                     }
-                    for at in argmax.iter_mut() {
-                        *at += (ch * h * w) as u32;
-                    }
-                }
-            }
+                },
+            )
         });
 }
 
-/// [`max_pool_forward`] of one sample with 2×2 windows, the common case:
-/// each window as two pairs, compared without branches, so that a row of
-/// windows vectorizes. The same maxima and indices as the general loop
-/// (the first of equal values), but where a window holds a NaN.
-#[inline(always)]
-fn max_pool_2_sample<F: Float>(
-    (c, h, w): (usize, usize, usize),
-    x: &[F],
-    y: &mut [F],
-    argmax: &mut [u32],
-) {
-    let (h_out, w_out) = (h / 2, w / 2);
-    let rows = y
-        .chunks_exact_mut(w_out)
-        .zip(argmax.chunks_exact_mut(w_out));
-    for (row, (y, argmax)) in rows.enumerate().take(c * h_out) {
-        let (ch, oh) = (row / h_out, row % h_out);
-        let start = ch * h * w + 2 * oh * w;
-        let top = &x[start..][..2 * w_out];
-        let bottom = &x[start + w..][..2 * w_out];
-        let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-        let below = w as u32;
-        for (ow, ((y, at), (top, bottom))) in y.iter_mut().zip(argmax).zip(pairs).enumerate() {
-            let top_right = top[1] > top[0];
-            let top_best = if top_right { top[1] } else { top[0] };
-            let bottom_right = bottom[1] > bottom[0];
-            let bottom_best = if bottom_right { bottom[1] } else { bottom[0] };
-            let lower = bottom_best > top_best;
-            *y = if lower { bottom_best } else { top_best };
-            let offset = if lower {
-                below + u32::from(bottom_right)
-            } else {
-                u32::from(top_right)
-            };
-            *at = (start + 2 * ow) as u32 + offset;
+/// One channel of a sample to pool: `size.0` rows of `size.1` values,
+/// `stride` apart in `x`, the channel's first value at index `first` of
+/// the channel-first sample (which is what the maxima's indices count).
+pub(super) struct Plane<'a, F> {
+    /// The channel's values, rows `stride` apart.
+    pub x: &'a [F],
+    /// The distance between rows in `x`.
+    pub stride: usize,
+    /// Rows and columns.
+    pub size: (usize, usize),
+    /// The index of the first value within its sample.
+    pub first: usize,
+}
+
+impl<F: Float> Plane<'_, F> {
+    /// `y[H/P, W/P]` = the window maxima, `argmax` their indices within the
+    /// sample (the first of equal values).
+    #[inline(always)]
+    pub(super) fn max_pool(&self, p: usize, y: &mut [F], argmax: &mut [u32]) {
+        if p == 2 {
+            return self.max_pool_2(y, argmax);
+        }
+        let (h, w) = self.size;
+        let w_out = w / p;
+        let rows = y
+            .chunks_exact_mut(w_out)
+            .zip(argmax.chunks_exact_mut(w_out));
+        for (oh, (y, argmax)) in rows.enumerate().take(h / p) {
+            for (ow, (y, at)) in y.iter_mut().zip(argmax.iter_mut()).enumerate() {
+                let corner = (oh * p, ow * p);
+                let (mut best, mut index) = (
+                    self.x[corner.0 * self.stride + corner.1],
+                    corner.0 * w + corner.1,
+                );
+                for i in corner.0..corner.0 + p {
+                    for j in corner.1..corner.1 + p {
+                        (best, index) =
+                            keep_larger(best, index, self.x[i * self.stride + j], i * w + j);
+                    }
+                }
+                (*y, *at) = (best, (self.first + index) as u32);
+            }
+        }
+    }
+
+    /// [`Plane::max_pool`] with 2×2 windows, the common case: each window as
+    /// two pairs, compared without branches, so that a row of windows
+    /// vectorizes. The same maxima and indices as the general loop (the
+    /// first of equal values), but where a window holds a NaN.
+    #[inline(always)]
+    fn max_pool_2(&self, y: &mut [F], argmax: &mut [u32]) {
+        let (h, w) = self.size;
+        let w_out = w / 2;
+        let rows = y
+            .chunks_exact_mut(w_out)
+            .zip(argmax.chunks_exact_mut(w_out));
+        for (oh, (y, argmax)) in rows.enumerate().take(h / 2) {
+            let start = 2 * oh * self.stride;
+            let top = &self.x[start..][..2 * w_out];
+            let bottom = &self.x[start + self.stride..][..2 * w_out];
+            let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+            let (corner, below) = ((self.first + 2 * oh * w) as u32, w as u32);
+            for (ow, ((y, at), (top, bottom))) in y.iter_mut().zip(argmax).zip(pairs).enumerate() {
+                let top_right = top[1] > top[0];
+                let top_best = if top_right { top[1] } else { top[0] };
+                let bottom_right = bottom[1] > bottom[0];
+                let bottom_best = if bottom_right { bottom[1] } else { bottom[0] };
+                let lower = bottom_best > top_best;
+                *y = if lower { bottom_best } else { top_best };
+                let offset = if lower {
+                    below + u32::from(bottom_right)
+                } else {
+                    u32::from(top_right)
+                };
+                *at = corner + 2 * ow as u32 + offset;
+            }
         }
     }
 }

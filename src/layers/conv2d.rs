@@ -5,11 +5,11 @@ use std::marker::PhantomData;
 use rand::Rng;
 
 use crate::kernels::{
-    ConvGeometry, ConvScratch, conv2d_backward, conv2d_forward, conv2d_weight_grad_at,
-    conv2d_weight_grad_at_takes, max_pool_backward,
+    ConvGeometry, ConvScratch, conv2d_backward, conv2d_forward, conv2d_forward_pooled,
+    conv2d_pools_directly, conv2d_weight_grad_at, max_pool_backward,
 };
 use crate::{
-    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, MaxPoolGrad, ParamInfo,
+    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, MaxPool, MaxPoolGrad, ParamInfo,
     Parameters, Rank3, TrainContext, UpdateParams, VisitParams,
 };
 
@@ -157,6 +157,60 @@ impl<
         );
     }
 
+    /// The training forward pass of this layer and the [`MaxPool`] after
+    /// it, for an elementwise activation (`network!` runs this where a
+    /// convolution with one feeds max pooling): `pooled` and `argmax` as
+    /// the pooling's [`Layer::forward_train`] gives them.
+    ///
+    /// Where the direct kernels compute the convolution (a first layer),
+    /// each output plane is pooled while it is in cache and `y` is not
+    /// written ([`kernels::conv2d_forward_pooled`](crate::kernels::conv2d_forward_pooled));
+    /// otherwise `y` receives the convolution's outputs, which are then
+    /// pooled. The same numbers either way, to the bit; backward is
+    /// [`Conv2D::backward_through_max_pool`], which reads no `y`.
+    ///
+    /// ```
+    /// use keelnet::{Batch, Conv2D, Layer, MaxPool, Rank3, ReLU, TrainContext};
+    /// use rand::SeedableRng;
+    /// let conv = Conv2D::<1, 2, 3, 1, 4, 4, ReLU>::new(&mut rand::rngs::StdRng::seed_from_u64(1));
+    /// let x = Batch::<Rank3<1, 6, 6>>::from_vec((0..108).map(|v| (v % 7) as f32).collect())?;
+    /// let (mut y, mut scratch, mut ctx) = (Batch::new(), Default::default(), TrainContext::new(0));
+    /// let (mut pooled, mut argmax) = (Batch::new(), Vec::new());
+    /// conv.forward_through_max_pool(&x, &MaxPool::<2, 2, 2>, (&mut pooled, &mut argmax), &mut scratch, &mut y);
+    /// // As the two layers one after the other.
+    /// let (mut full, mut pooled_after, mut argmax_after) = (Batch::new(), Batch::new(), Vec::new());
+    /// conv.forward_train(&x, &mut full, &mut scratch, &mut ctx);
+    /// MaxPool::<2, 2, 2>.forward_train(&full, &mut pooled_after, &mut argmax_after, &mut ctx);
+    /// assert_eq!((pooled, argmax), (pooled_after, argmax_after));
+    /// # Ok::<(), keelnet::Error>(())
+    /// ```
+    pub fn forward_through_max_pool<
+        const H: usize,
+        const W: usize,
+        const P: usize,
+        const PH: usize,
+        const PW: usize,
+    >(
+        &self,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        pool: &MaxPool<P, PH, PW>,
+        (pooled, argmax): (&mut Batch<Rank3<C_OUT, PH, PW>, F>, &mut Vec<u32>),
+        scratch: &mut ConvScratch<F>,
+        y: &mut Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
+    ) {
+        let g = Self::geometry::<H, W>();
+        if A::KIND == ActivationKind::Softmax || !conv2d_pools_directly(&g) {
+            self.forward_cached(x, y, scratch);
+            return pool.forward_cached(y, pooled, argmax);
+        }
+        MaxPool::<P, PH, PW>::check::<H_OUT, W_OUT>();
+        pooled.resize(x.len());
+        argmax.resize(pooled.as_slice().len(), 0);
+        let outputs = (pooled.as_mut_slice(), &mut argmax[..]);
+        let params = (&self.weight[..], &self.bias[..]);
+        conv2d_forward_pooled::<F, A>(&g, x.as_slice(), params, P, outputs, scratch);
+    }
+
     /// Backward through this layer and the [`MaxPool`](crate::MaxPool)
     /// after it, from the gradient at the pooled outputs (`network!` runs
     /// this where a convolution with an elementwise activation feeds max
@@ -210,7 +264,7 @@ impl<
     ) {
         let g = Self::geometry::<H, W>();
         let (y, dy) = (pooled.y.as_slice(), pooled.dy.as_mut_slice());
-        if dx.is_none() && conv2d_weight_grad_at_takes(&g) {
+        if dx.is_none() && conv2d_pools_directly(&g) {
             let at = (pooled.argmax, dy, y);
             let grads = (&mut grads.weight[..], &mut grads.bias[..]);
             conv2d_weight_grad_at::<F, A>(&g, x.as_slice(), at, grads, scratch);

@@ -24,7 +24,8 @@ pub struct MaxPool<const P: usize, const H_OUT: usize, const W_OUT: usize>;
 crate::params::no_parameters!({const P: usize, const H_OUT: usize, const W_OUT: usize} MaxPool<P, H_OUT, W_OUT>);
 
 impl<const P: usize, const H_OUT: usize, const W_OUT: usize> MaxPool<P, H_OUT, W_OUT> {
-    fn check<const H: usize, const W: usize>() {
+    /// Refuses, when the program is built, an output size that is not `H / P` by `W / P`.
+    pub(crate) fn check<const H: usize, const W: usize>() {
         const {
             assert!(
                 P >= 1 && H_OUT == H / P && W_OUT == W / P && H_OUT >= 1 && W_OUT >= 1,

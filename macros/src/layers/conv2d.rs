@@ -115,7 +115,7 @@ impl LayerPlan for Conv2D {
         Some(self.activation)
     }
 
-    fn runs_pooling_backward(&self) -> bool {
+    fn runs_max_pooling(&self) -> bool {
         true
     }
 }

@@ -60,10 +60,11 @@ pub trait LayerPlan {
         false
     }
 
-    /// Whether the layer's type has `backward_through_max_pool`: backward
-    /// through the max pooling after it as well, from the gradient at the
-    /// pooled outputs.
-    fn runs_pooling_backward(&self) -> bool {
+    /// Whether the layer's type has `forward_through_max_pool` and
+    /// `backward_through_max_pool`: both passes of the max pooling after
+    /// it along with its own (backward from the gradient at the pooled
+    /// outputs).
+    fn runs_max_pooling(&self) -> bool {
         false
     }
 }
