@@ -69,26 +69,8 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
         quote!(<#ty as ::keelnet::Layer<#input, F>>::Cache)
     });
 
-    // Inference: each layer into its buffer in the cache.
-    let mut inference = Vec::new();
-    let mut current = quote!(x);
-    for n in hidden {
-        let (field, ty, input, out, cache) =
-            (&n.field, &n.ty, &n.input, &n.output_buffer, &n.cache);
-        inference.push(quote! {
-            <#ty as ::keelnet::Layer<#input, F>>::forward_cached(
-                &self.#field, #current, &mut cache.#out, &mut cache.#cache,
-            );
-        });
-        current = quote!(&cache.#out);
-    }
     let (last_field, last_ty, last_input, last_cache) =
         (&last.field, &last.ty, &last.input, &last.cache);
-    inference.push(quote! {
-        <#last_ty as ::keelnet::Layer<#last_input, F>>::forward_cached(
-            &self.#last_field, #current, y, &mut cache.#last_cache,
-        );
-    });
 
     let moved = derivatives_after_pooling(net);
     // A layer that runs the max pooling after it with its own, both
@@ -97,34 +79,53 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
         .map(|i| moved[i].is_some() && net.layers[i].plan.runs_max_pooling())
         .collect();
 
-    // Training forward: each layer into its buffer in the cache.
-    let mut training = Vec::new();
-    let mut current = quote!(x);
-    for (i, n) in hidden.iter().enumerate() {
-        let (field, ty, input, out, cache) =
-            (&n.field, &n.ty, &n.input, &n.output_buffer, &n.cache);
-        if i > 0 && through_pooling[i - 1] {
-            current = quote!(&cache.#out);
-            continue;
-        }
-        if through_pooling[i] {
-            let pool = &hidden[i + 1];
-            let (pool_field, pooled, argmax) = (&pool.field, &pool.output_buffer, &pool.cache);
-            training.push(quote! {
-                self.#field.forward_through_max_pool(
-                    #current, &self.#pool_field, (&mut cache.#pooled, &mut cache.#argmax),
-                    &mut cache.#cache, &mut cache.#out,
-                );
+    // Inference and training forward: each layer into its buffer in the
+    // cache (a convolution and the max pooling after it in one call).
+    let forward_pass = |train: bool| {
+        let mut statements = Vec::new();
+        let mut current = quote!(x);
+        for (i, n) in hidden.iter().enumerate() {
+            let (field, ty, input, out, cache) =
+                (&n.field, &n.ty, &n.input, &n.output_buffer, &n.cache);
+            if i > 0 && through_pooling[i - 1] {
+                current = quote!(&cache.#out);
+                continue;
+            }
+            if through_pooling[i] {
+                let pool = &hidden[i + 1];
+                let (pool_field, pooled, argmax) = (&pool.field, &pool.output_buffer, &pool.cache);
+                statements.push(quote! {
+                    self.#field.forward_through_max_pool(
+                        #current, &self.#pool_field, (&mut cache.#pooled, &mut cache.#argmax),
+                        &mut cache.#cache, &mut cache.#out,
+                    );
+                });
+                continue;
+            }
+            statements.push(if train {
+                quote! {
+                    <#ty as ::keelnet::Layer<#input, F>>::forward_train(
+                        &self.#field, #current, &mut cache.#out, &mut cache.#cache, ctx,
+                    );
+                }
+            } else {
+                quote! {
+                    <#ty as ::keelnet::Layer<#input, F>>::forward_cached(
+                        &self.#field, #current, &mut cache.#out, &mut cache.#cache,
+                    );
+                }
             });
-            continue;
+            current = quote!(&cache.#out);
         }
-        training.push(quote! {
-            <#ty as ::keelnet::Layer<#input, F>>::forward_train(
-                &self.#field, #current, &mut cache.#out, &mut cache.#cache, ctx,
-            );
-        });
-        current = quote!(&cache.#out);
-    }
+        (statements, current)
+    };
+    let (mut inference, current) = forward_pass(false);
+    inference.push(quote! {
+        <#last_ty as ::keelnet::Layer<#last_input, F>>::forward_cached(
+            &self.#last_field, #current, y, &mut cache.#last_cache,
+        );
+    });
+    let (mut training, current) = forward_pass(true);
     training.push(quote! {
         <#last_ty as ::keelnet::Layer<#last_input, F>>::forward_train(
             &self.#last_field, #current, y, &mut cache.#last_cache, ctx,

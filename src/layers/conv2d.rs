@@ -157,10 +157,10 @@ impl<
         );
     }
 
-    /// The training forward pass of this layer and the [`MaxPool`] after
-    /// it, for an elementwise activation (`network!` runs this where a
-    /// convolution with one feeds max pooling): `pooled` and `argmax` as
-    /// the pooling's [`Layer::forward_train`] gives them.
+    /// The forward pass of this layer and the [`MaxPool`] after it, for an
+    /// elementwise activation (`network!` runs this, in training and in
+    /// inference, where a convolution with one feeds max pooling): `pooled`
+    /// and `argmax` as the pooling's [`Layer::forward_train`] gives them.
     ///
     /// Where the direct kernels compute the convolution (a first layer),
     /// each output plane is pooled while it is in cache and `y` is not
