@@ -15,8 +15,16 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 /// The length of a chunk of training steps run on one choice.
 pub(crate) const CHUNK: Duration = Duration::from_millis(25);
 
-/// Chunks run on the chosen side before both are timed again.
+/// Chunks run on the chosen side before both are timed again, at first.
+/// Each time the same side wins again the wait doubles, up to
+/// [`KEEP_AT_MOST`]: a timing of one thread costs a chunk run slowly (a
+/// CNN step takes 1.75 times as long on one of two cores), which a steady
+/// machine need not pay often. A change of side, or all threads becoming
+/// much slower, starts again from here.
 const KEEP_FOR: u32 = 16;
+
+/// The longest wait between timings, in chunks (about three seconds).
+const KEEP_AT_MOST: u32 = 128;
 
 /// How much slower than when they were chosen all threads may get before
 /// one thread is timed against them at once.
@@ -53,13 +61,27 @@ enum Phase {
 #[derive(Debug)]
 struct Schedule {
     phase: Phase,
+    /// The side the last timing chose, and for how many chunks.
+    last: Option<(Side, u32)>,
 }
 
 impl Schedule {
     fn new() -> Self {
         Self {
             phase: Phase::WarmUp,
+            last: None,
         }
+    }
+
+    /// How long to keep `side`: twice as long as last time if it won then
+    /// too.
+    fn keep(&mut self, side: Side) -> u32 {
+        let chunks = match self.last {
+            Some((last, chunks)) if last == side => (2 * chunks).min(KEEP_AT_MOST),
+            _ => KEEP_FOR,
+        };
+        self.last = Some((side, chunks));
+        chunks
     }
 
     /// The side the next chunk runs on.
@@ -77,12 +99,15 @@ impl Schedule {
         self.phase = match (self.phase, per_step) {
             (Phase::WarmUp, _) => Phase::TimeAll,
             (Phase::TimeAll, Some(all)) => Phase::TimeOne { all },
-            (Phase::TimeOne { all }, Some(one)) => Phase::Keep {
+            (Phase::TimeOne { all }, Some(one)) => {
                 // Ties go to all threads.
-                side: if one < all { Side::One } else { Side::All },
-                per_step: one.min(all),
-                left: KEEP_FOR,
-            },
+                let side = if one < all { Side::One } else { Side::All };
+                Phase::Keep {
+                    side,
+                    per_step: one.min(all),
+                    left: self.keep(side),
+                }
+            }
             // All threads have become much slower (another program took a
             // core): time one thread now. (One thread slower means the whole
             // machine is; the scheduled timing will tell.)
@@ -93,7 +118,10 @@ impl Schedule {
                     ..
                 },
                 Some(now),
-            ) if now > SLOWER * per_step => Phase::TimeOne { all: now },
+            ) if now > SLOWER * per_step => {
+                self.last = None;
+                Phase::TimeOne { all: now }
+            }
             (Phase::Keep { left: 0, .. }, _) => Phase::TimeAll,
             (
                 Phase::Keep {
@@ -189,6 +217,49 @@ mod tests {
         faster_one.record(Some(0.8));
         assert_eq!(faster_one.side(), Side::All);
         assert_eq!(faster_one.phase, Phase::TimeAll);
+    }
+
+    /// Chunks on the chosen side until both are timed again.
+    fn kept_for(schedule: &mut Schedule, per_step: f64) -> u32 {
+        let side = schedule.side();
+        let mut chunks = 0;
+        while schedule.side() == side && schedule.phase != Phase::TimeAll {
+            schedule.record(Some(per_step));
+            chunks += 1;
+        }
+        chunks
+    }
+
+    #[test]
+    fn the_same_side_winning_again_is_kept_longer() {
+        let mut schedule = after(&[None, Some(1.0), Some(1.5)]);
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            waits.push(kept_for(&mut schedule, 1.0));
+            // Timed again: all threads, then one thread, slower again.
+            schedule.record(Some(1.0));
+            schedule.record(Some(1.5));
+        }
+        let long = KEEP_AT_MOST + 1;
+        assert_eq!(
+            waits,
+            [KEEP_FOR + 1, 2 * KEEP_FOR + 1, 4 * KEEP_FOR + 1, long, long]
+        );
+        // One thread winning starts again from the shortest wait.
+        kept_for(&mut schedule, 1.0);
+        schedule.record(Some(1.0));
+        schedule.record(Some(0.5));
+        assert_eq!(schedule.side(), Side::One);
+        assert_eq!(kept_for(&mut schedule, 0.5), KEEP_FOR + 1);
+        // So does all threads becoming much slower.
+        let mut schedule = after(&[None, Some(1.0), Some(1.5)]);
+        kept_for(&mut schedule, 1.0);
+        schedule.record(Some(1.0));
+        schedule.record(Some(1.5));
+        schedule.record(Some(2.0));
+        assert_eq!(schedule.phase, Phase::TimeOne { all: 2.0 });
+        schedule.record(Some(2.5));
+        assert_eq!(kept_for(&mut schedule, 2.0), KEEP_FOR + 1);
     }
 
     #[test]
