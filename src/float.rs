@@ -5,7 +5,7 @@ use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 use crate::kernels::{
-    ActivationDerivative, ConvGeometry, Gather, MatRef, Transpose, WinogradScratch,
+    ActivationDerivative, ConvGeometry, ConvScratch, Gather, MatRef, Transpose, WinogradScratch,
 };
 
 /// A floating-point element type: `f32` for training, `f64` for gradient checks.
@@ -165,6 +165,64 @@ pub trait Float:
     ) {
         crate::kernels::winograd_backward(g, (dy, y), grads, dx, derivative, scratch);
     }
+
+    /// A convolution of few taps and its max pooling in one pass (what
+    /// [`kernels::conv2d_forward_pooled`](crate::kernels::conv2d_forward_pooled)
+    /// runs), with `act` applying the elementwise activation over a plane
+    /// in place. `f32`'s is compiled once in keelnet rather than in every
+    /// crate that declares a network.
+    ///
+    /// ```
+    /// use keelnet::Float;
+    /// use keelnet::kernels::{ConvGeometry, ConvScratch};
+    /// let g = ConvGeometry { c_in: 1, h: 3, w: 3, c_out: 1, k: 2, stride: 1, h_out: 2, w_out: 2 };
+    /// let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    /// let (mut pooled, mut argmax, mut scratch) = ([0.0f32], [0], ConvScratch::default());
+    /// let outputs = (&mut pooled[..], &mut argmax[..]);
+    /// f32::conv_forward_pooled(&g, &x, (&[1.0; 4], &[0.0]), 2, outputs, &|_| {}, &mut scratch);
+    /// assert_eq!((pooled, argmax), ([28.0], [3]));
+    /// ```
+    fn conv_forward_pooled(
+        g: &ConvGeometry,
+        x: &[Self],
+        params: (&[Self], &[Self]),
+        p: usize,
+        outputs: (&mut [Self], &mut [u32]),
+        act: &(dyn Fn(&mut [Self]) + Sync),
+        scratch: &mut ConvScratch<Self>,
+    ) {
+        crate::kernels::conv_forward_pooled(g, x, params, p, outputs, act, scratch);
+    }
+
+    /// The weight and bias gradients of a convolution of few taps from the
+    /// gradient `dz` before its activation, zero but at the outputs `at`
+    /// (what [`kernels::conv2d_weight_grad_at`](crate::kernels::conv2d_weight_grad_at)
+    /// runs, after the derivative), with the scratch of
+    /// [`conv_forward_pooled`](Float::conv_forward_pooled) or of the
+    /// convolution's forward pass. `f32`'s is compiled once in keelnet.
+    ///
+    /// ```
+    /// use keelnet::Float;
+    /// use keelnet::kernels::{ConvGeometry, ConvScratch};
+    /// let g = ConvGeometry { c_in: 1, h: 3, w: 3, c_out: 1, k: 2, stride: 1, h_out: 2, w_out: 2 };
+    /// let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    /// let (mut pooled, mut argmax, mut scratch) = ([0.0f32], [0], ConvScratch::default());
+    /// let outputs = (&mut pooled[..], &mut argmax[..]);
+    /// f32::conv_forward_pooled(&g, &x, (&[1.0; 4], &[0.0]), 2, outputs, &|_| {}, &mut scratch);
+    /// let (mut d_weight, mut d_bias) = ([0.0f32; 4], [0.0f32]);
+    /// let grads = (&mut d_weight[..], &mut d_bias[..]);
+    /// f32::conv_weight_grad_at(&g, &x, (&argmax, &[2.0]), grads, &mut scratch);
+    /// assert_eq!((d_weight, d_bias), ([10.0, 12.0, 16.0, 18.0], [2.0]));
+    /// ```
+    fn conv_weight_grad_at(
+        g: &ConvGeometry,
+        x: &[Self],
+        grad: (&[u32], &[Self]),
+        grads: (&mut [Self], &mut [Self]),
+        scratch: &mut ConvScratch<Self>,
+    ) {
+        crate::kernels::conv_weight_grad_at(g, x, grad, grads, scratch);
+    }
 }
 
 /// The shape of a matrix product `c[m×n] (+)= op(a)[m×k] · op(b)[k×n]`,
@@ -253,6 +311,28 @@ impl Float for f32 {
         scratch: &mut WinogradScratch<Self>,
     ) {
         crate::kernels::winograd_backward(g, (dy, y), grads, dx, derivative, scratch);
+    }
+    #[inline(never)]
+    fn conv_forward_pooled(
+        g: &ConvGeometry,
+        x: &[Self],
+        params: (&[Self], &[Self]),
+        p: usize,
+        outputs: (&mut [Self], &mut [u32]),
+        act: &(dyn Fn(&mut [Self]) + Sync),
+        scratch: &mut ConvScratch<Self>,
+    ) {
+        crate::kernels::conv_forward_pooled(g, x, params, p, outputs, act, scratch);
+    }
+    #[inline(never)]
+    fn conv_weight_grad_at(
+        g: &ConvGeometry,
+        x: &[Self],
+        grad: (&[u32], &[Self]),
+        grads: (&mut [Self], &mut [Self]),
+        scratch: &mut ConvScratch<Self>,
+    ) {
+        crate::kernels::conv_weight_grad_at(g, x, grad, grads, scratch);
     }
 }
 

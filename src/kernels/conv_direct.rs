@@ -68,9 +68,16 @@ pub fn forward<F: Float, A: Activation>(
                 },
                 g.positions(),
             );
-            sample.forward::<A>(
+            sample.forward(
                 x,
                 wide,
+                // A softmax needs whole samples: applied below.
+                #[inline(always)]
+                |plane| {
+                    if A::KIND != ActivationKind::Softmax {
+                        A::forward(plane);
+                    }
+                },
                 #[inline(always)]
                 |o, plane| {
                     let channel = &mut y[o * positions..][..positions];
@@ -86,20 +93,20 @@ pub fn forward<F: Float, A: Activation>(
 }
 
 /// [`forward`] and the max pooling (`P`×`P` windows, stride `P`) of its
-/// outputs, for an elementwise activation: each wide plane is pooled while
-/// it is in cache, into `pooled` `[B, C_OUT, H_OUT / P, W_OUT / P]` and the
-/// maxima's indices `argmax` (into a sample's `[C_OUT, H_OUT, W_OUT]`, as
+/// outputs, for an elementwise activation `act` (over a plane in place),
+/// with the padded size `(H', W')`, and `xs` and `taps` as [`forward`]'s:
+/// each wide plane is pooled while it is in cache, into `pooled`
+/// `[B, C_OUT, H_OUT / P, W_OUT / P]` and the maxima's indices `argmax`
+/// (into a sample's `[C_OUT, H_OUT, W_OUT]`, as
 /// [`max_pool_forward`](super::max_pool_forward) gives them); the
 /// convolution's outputs are never written.
-#[allow(clippy::too_many_arguments)]
-pub fn forward_pooled<F: Float, A: Activation>(
+pub fn forward_pooled<F: Float>(
     g: &ConvGeometry,
-    (hp, wp): (usize, usize),
-    xs: &[F],
-    taps: &[usize],
+    ((hp, wp), p): ((usize, usize), usize),
+    (xs, taps): (&[F], &[usize]),
     (weight, bias): (&[F], &[F]),
-    p: usize,
     (pooled, argmax): (&mut [F], &mut [u32]),
+    act: &(dyn Fn(&mut [F]) + Sync),
     wide: &mut Vec<F>,
 ) {
     let (in_len, len) = (g.c_in * hp * wp, wide_len(g, wp));
@@ -121,9 +128,10 @@ pub fn forward_pooled<F: Float, A: Activation>(
                 weight,
                 bias,
             };
-            sample.forward::<A>(
+            sample.forward(
                 x,
                 wide,
+                act,
                 #[inline(always)]
                 |o, plane| {
                     let plane = Plane {
@@ -151,10 +159,16 @@ struct Sample<'a, F> {
 
 impl<F: Float> Sample<'_, F> {
     /// One sample `x`: `CHANNELS` output channels at a time computed wide
-    /// into `wide`, the activation applied over each whole plane (but a
-    /// softmax), each handed to `emit(channel, plane)` (rows `W'` apart).
+    /// into `wide`, `act` applied over each whole plane, each handed to
+    /// `emit(channel, plane)` (rows `W'` apart).
     #[inline(always)]
-    fn forward<A: Activation>(&self, x: &[F], wide: &mut [F], mut emit: impl FnMut(usize, &[F])) {
+    fn forward(
+        &self,
+        x: &[F],
+        wide: &mut [F],
+        act: impl Fn(&mut [F]),
+        mut emit: impl FnMut(usize, &[F]),
+    ) {
         let (g, taps, weight, bias) = (self.g, self.taps, self.weight, self.bias);
         let len = wide_len(g, self.wp);
         vectorized(
@@ -163,22 +177,15 @@ impl<F: Float> Sample<'_, F> {
                 let mut o = 0;
                 while o < g.c_out {
                     let block = if g.c_out - o >= CHANNELS { CHANNELS } else { 1 };
+                    let (weight, bias) = (&weight[o * taps.len()..], &bias[o..]);
                     if block == CHANNELS {
-                        stencil::<F, CHANNELS>(
-                            x,
-                            taps,
-                            &weight[o * taps.len()..],
-                            &bias[o..],
-                            wide,
-                        );
+                        stencil::<F, CHANNELS>(x, taps, weight, bias, wide);
                     } else {
-                        stencil::<F, 1>(x, taps, &weight[o * taps.len()..], &bias[o..], wide);
+                        stencil::<F, 1>(x, taps, weight, bias, wide);
                     }
                     for (i, plane) in wide.chunks_exact_mut(len).take(block).enumerate() {
                         // The activation over the whole wide plane, one long run.
-                        if A::KIND != ActivationKind::Softmax {
-                            A::forward(plane);
-                        }
+                        act(plane);
                         emit(o + i, plane);
                     }
                     o += block;

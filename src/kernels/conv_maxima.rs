@@ -74,22 +74,36 @@ pub fn conv2d_forward_pooled<F: Float, A: Activation>(
         A::KIND != ActivationKind::Softmax && conv2d_pools_directly(g),
         "direct kernels and an elementwise activation only"
     );
+    let activation = |plane: &mut [F]| A::forward(plane);
+    F::conv_forward_pooled(
+        g,
+        x,
+        (weight, bias),
+        p,
+        (pooled, argmax),
+        &activation,
+        scratch,
+    );
+}
+
+/// [`conv2d_forward_pooled`] with the activation `act` as a function over
+/// a plane in place: what [`Float::conv_forward_pooled`] runs.
+pub(crate) fn forward_pooled<F: Float>(
+    g: &ConvGeometry,
+    x: &[F],
+    params: (&[F], &[F]),
+    p: usize,
+    outputs: (&mut [F], &mut [u32]),
+    act: &(dyn Fn(&mut [F]) + Sync),
+    scratch: &mut ConvScratch<F>,
+) {
     let ConvScratch {
         unfolding, wide, ..
     } = scratch;
     unfolding.unfold(g, x);
     let (xs, taps) = (unfolding.data(x), &unfolding.kernel_offsets);
-    let outputs = (pooled, argmax);
-    conv_direct::forward_pooled::<F, A>(
-        g,
-        g.padded_size(),
-        xs,
-        taps,
-        (weight, bias),
-        p,
-        outputs,
-        wide,
-    );
+    let sizes = (g.padded_size(), p);
+    conv_direct::forward_pooled(g, sizes, (xs, taps), params, outputs, act, wide);
 }
 
 /// `d_weight` and `d_bias` of a convolution from the gradient at the
@@ -145,14 +159,14 @@ pub fn conv2d_weight_grad_at<F: Float, A: Activation>(
                 )
             });
     }
-    weight_grad_at(g, x, (at, dy), (d_weight, d_bias), scratch);
+    F::conv_weight_grad_at(g, x, (at, dy), (d_weight, d_bias), scratch);
 }
 
-/// [`conv2d_weight_grad_at`] from the gradient `dz` before the activation:
-/// a sample per task (its input stays in cache), each row of the kernel
+/// [`conv2d_weight_grad_at`] from the gradient `dz` before the activation
+/// (what [`Float::conv_weight_grad_at`] runs): a sample per task (its input stays in cache), each row of the kernel
 /// (`K` taps side by side) summed in a vector while the maxima go by, into
 /// per-sample sums in `scratch.wide`, which are then added in order.
-fn weight_grad_at<F: Float>(
+pub(crate) fn weight_grad_at<F: Float>(
     g: &ConvGeometry,
     x: &[F],
     (at, dz): (&[u32], &[F]),

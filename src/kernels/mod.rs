@@ -20,6 +20,9 @@ mod winograd;
 
 pub use conv::{ConvGeometry, ConvScratch, Unfolding, conv2d_backward, conv2d_forward};
 pub use conv_maxima::{conv2d_forward_pooled, conv2d_pools_directly, conv2d_weight_grad_at};
+pub(crate) use conv_maxima::{
+    forward_pooled as conv_forward_pooled, weight_grad_at as conv_weight_grad_at,
+};
 pub use dense::{dense_backward, dense_forward};
 pub use elementwise::{Parts, for_each_part, vectorized};
 pub use gemm::{Epilogue, Gather, Isa, MatRef, NoEpilogue, Operand, sgemm, sgemm_on};
