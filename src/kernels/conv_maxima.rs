@@ -116,8 +116,9 @@ pub(crate) fn forward_pooled<F: Float>(
 /// Sums run in one fixed order: the same inputs give the same bits.
 ///
 /// # Panics
-/// If `A` is a softmax (its derivative needs whole samples), or `at` points
-/// outside its channel.
+/// If `A` is a softmax (its derivative needs whole samples), `at` points
+/// outside its channel, or `scratch` holds no forward pass of this
+/// geometry.
 ///
 /// ```
 /// use keelnet::kernels::{ConvGeometry, ConvScratch, conv2d_forward, conv2d_weight_grad_at};
@@ -300,8 +301,12 @@ impl<F: Float> Maxima<'_, F> {
         width: usize,
         sums: &mut [F],
     ) {
-        let furthest = self.furthest_origin + rows.iter().max().copied().unwrap_or(0);
-        if furthest + LANES > self.x.len() {
+        // Saturating: offsets from a scratch filled by hand must not wrap
+        // around into a pass that reads unchecked.
+        let furthest = (self.furthest_origin)
+            .saturating_add(rows.iter().max().copied().unwrap_or(0))
+            .saturating_add(LANES);
+        if furthest > self.x.len() {
             for (&at, &dz) in self.at.iter().zip(self.dz) {
                 let p = self.origins[at as usize - self.base];
                 for (&row, sums) in rows.iter().zip(sums.chunks_exact_mut(LANES)) {
