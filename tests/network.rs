@@ -282,17 +282,16 @@ fn first_convolution_sums_its_weight_gradient_over_the_pooled_maxima() {
         ),
         net.dense_1.clone(),
     );
-    let x = random_batch::<Rank3<2, 9, 9>>(5, 3);
+    let (x, labels) = (random_batch::<Rank3<2, 9, 9>>(5, 3), [2, 0, 1, 2, 1]);
     // With the input gradient asked, every gradient routed back, zeros
     // and all: the same numbers as by hand.
-    assert_same_numbers(&net, &by_hand, &x, &[2, 0, 1, 2, 1]);
+    assert_same_numbers(&net, &by_hand, &x, &labels);
     // Without, the weight gradient sums over the maxima: equal to rounding.
     let (mut y, mut caches) = (Batch::new(), [Default::default(), Default::default()]);
     for cache in &mut caches {
         net.forward_train(&x, &mut y, cache, &mut TrainContext::new(5));
     }
     let mut dz = Batch::new();
-    let labels = [2, 0, 1, 2, 1];
     let softmax = keelnet::ActivationKind::Softmax;
     SparseCategoricalCrossentropy
         .gradient(&y, &labels, softmax, &mut dz)

@@ -170,6 +170,10 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
     let hidden_backward: Vec<TokenStream> = (0..hidden.len())
         .rev()
         .map(|i| {
+            // A pooling whose backward the layer before runs: nothing here.
+            if i > 0 && through_pooling[i - 1] {
+                return quote!();
+            }
             let n = &hidden[i];
             let (field, ty, input, out, grad, cache) = (
                 &n.field,
@@ -192,10 +196,6 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
                 Some(_) => format_ident!("backward_preactivation"),
                 None => format_ident!("backward"),
             };
-            // A pooling whose backward the layer before runs: nothing here.
-            if i > 0 && through_pooling[i - 1] {
-                return quote!();
-            }
             let call = if through_pooling[i] {
                 let pool = &hidden[i + 1];
                 let (pooled, argmax, pooled_grad) =

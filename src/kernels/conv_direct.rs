@@ -52,22 +52,22 @@ pub fn forward<F: Float, A: Activation>(
     let (in_len, out_len, len) = (g.c_in * hp * wp, g.c_out * g.positions(), wide_len(g, wp));
     let batch = y.len() / out_len.max(1);
     wide.resize(batch * CHANNELS * len, F::zero());
+    let (sample, positions) = (
+        Sample {
+            g,
+            wp,
+            taps,
+            weight,
+            bias,
+        },
+        g.positions(),
+    );
     let samples = xs
         .par_chunks_exact(in_len)
         .zip(y.par_chunks_exact_mut(out_len));
     samples
         .zip(wide.par_chunks_exact_mut(CHANNELS * len))
         .for_each(|((x, y), wide)| {
-            let (sample, positions) = (
-                Sample {
-                    g,
-                    wp,
-                    taps,
-                    weight,
-                    bias,
-                },
-                g.positions(),
-            );
             sample.forward(
                 x,
                 wide,
@@ -118,16 +118,16 @@ pub fn forward_pooled<F: Float>(
         .par_chunks_exact(in_len)
         .zip(pooled.par_chunks_exact_mut(out_len))
         .zip(argmax.par_chunks_exact_mut(out_len));
+    let sample = Sample {
+        g,
+        wp,
+        taps,
+        weight,
+        bias,
+    };
     samples
         .zip(wide.par_chunks_exact_mut(CHANNELS * len))
         .for_each(|(((x, pooled), argmax), wide)| {
-            let sample = Sample {
-                g,
-                wp,
-                taps,
-                weight,
-                bias,
-            };
             sample.forward(
                 x,
                 wide,

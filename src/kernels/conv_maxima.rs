@@ -19,7 +19,7 @@
 
 use rayon::prelude::*;
 
-use super::{ConvGeometry, ConvScratch, conv_direct, sum_lanes, vectorized};
+use super::{ConvGeometry, ConvScratch, conv_direct, for_each_part, sum_lanes, vectorized};
 use crate::{Activation, ActivationKind, Float};
 
 /// Whether the direct kernels take this convolution (few taps, stride 1):
@@ -147,26 +147,22 @@ pub fn conv2d_weight_grad_at<F: Float, A: Activation>(
         A::KIND != ActivationKind::Softmax,
         "a softmax's derivative needs whole samples"
     );
-    let batch = x.len() / (g.c_in * g.h * g.w).max(1);
-    let per_sample = at.len() / batch.max(1);
-    // dz = dy · act'(y), sample by sample.
+    // dz = dy · act'(y), value by value.
     if A::KIND != ActivationKind::Linear {
-        dy.par_chunks_exact_mut(per_sample.max(1))
-            .zip(y.par_chunks_exact(per_sample.max(1)))
-            .for_each(|(dy, y)| {
-                vectorized(
-                    #[inline(always)]
-                    || A::backward(y, dy),
-                )
-            });
+        for_each_part(
+            (&mut *dy, y),
+            #[inline(always)]
+            |(dy, y): (&mut [F], &[F])| A::backward(y, dy),
+        );
     }
     F::conv_weight_grad_at(g, x, (at, dy), (d_weight, d_bias), scratch);
 }
 
 /// [`conv2d_weight_grad_at`] from the gradient `dz` before the activation
-/// (what [`Float::conv_weight_grad_at`] runs): a sample per task (its input stays in cache), each row of the kernel
-/// (`K` taps side by side) summed in a vector while the maxima go by, into
-/// per-sample sums in `scratch.wide`, which are then added in order.
+/// (what [`Float::conv_weight_grad_at`] runs): a sample per task (its input
+/// stays in cache), each row of the kernel (`K` taps side by side) summed
+/// in a vector while the maxima go by, into per-sample sums in
+/// `scratch.wide`, which are then added in order.
 pub(crate) fn weight_grad_at<F: Float>(
     g: &ConvGeometry,
     x: &[F],
@@ -188,7 +184,6 @@ pub(crate) fn weight_grad_at<F: Float>(
     // Rows of the kernel (`width` taps side by side) summed in vectors of
     // `lanes`, or (wider kernels) one tap at a time.
     let (width, lanes) = match g.k {
-        1 => (1, 1),
         2..=4 => (g.k, 4),
         5..=8 => (g.k, 8),
         _ => (1, 1),

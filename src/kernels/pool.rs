@@ -26,8 +26,9 @@ pub fn max_pool_forward<F: Float>(
             vectorized(
                 #[inline(always)]
                 || {
-                    let outputs = y.chunks_exact_mut(out_len / c.max(1));
-                    let channels = outputs.zip(argmax.chunks_exact_mut(out_len / c.max(1)));
+                    let plane_len = (h / p) * (w / p);
+                    let outputs = y.chunks_exact_mut(plane_len.max(1));
+                    let channels = outputs.zip(argmax.chunks_exact_mut(plane_len.max(1)));
                     for (ch, (y, argmax)) in channels.enumerate() {
                         let plane = Plane {
                             x: &x[ch * h * w..],
