@@ -225,8 +225,10 @@ const MC: usize = 96;
 const NC: usize = 2048;
 
 thread_local! {
-    /// Packing buffers of this thread, grown once and reused.
-    static PACKED: RefCell<[Vec<f32>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+    /// Packing buffers of this thread, and a tile for the edges of C,
+    /// grown once and reused.
+    static PACKED: RefCell<[Vec<f32>; 4]> =
+        const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
 }
 
 impl Product<'_> {
@@ -251,7 +253,7 @@ impl Product<'_> {
             return;
         }
         PACKED.with(|packed| {
-            let [packed_a, packed_b, streamed_b] = &mut *packed.borrow_mut();
+            let [packed_a, packed_b, streamed_b, edge] = &mut *packed.borrow_mut();
             let packed_a = cache_aligned(packed_a, MC.div_ceil(K::MR) * K::MR * KC);
             let packed_b = cache_aligned(packed_b, NC.div_ceil(K::NR) * K::NR * KC);
             let streamed_b = cache_aligned(streamed_b, K::NR * KC);
@@ -262,7 +264,11 @@ impl Product<'_> {
                 Source::Given(b) if rows.len() <= MC => Some(b),
                 _ => None,
             };
-            let mut scratch_tile = [0.0f32; 16 * 64];
+            // Not zeroed on each call: a tile's values are written before
+            // they are read, or read only into values that are thrown away.
+            if edge.len() < K::MR * K::NR {
+                edge.resize(K::MR * K::NR, 0.0);
+            }
             for jc in cols.clone().step_by(NC) {
                 let nc = NC.min(cols.end - jc);
                 for pc in (0..k).step_by(KC) {
@@ -305,7 +311,7 @@ impl Product<'_> {
                                     (mr, nr),
                                     (kc, a_sliver, b_sliver),
                                     first,
-                                    &mut scratch_tile,
+                                    edge,
                                 )
                             };
                         };
@@ -379,7 +385,7 @@ unsafe fn tile<K: MicroKernel>(
     (mr, nr): (usize, usize),
     (kc, a_sliver, b_sliver): (usize, &[f32], (&[f32], usize)),
     first: bool,
-    scratch: &mut [f32; 16 * 64],
+    scratch: &mut [f32],
 ) {
     // SAFETY: (row0, col0) is inside C.
     let at = unsafe { c.ptr.add(row0 * c.ld + col0) };
