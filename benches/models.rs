@@ -113,14 +113,28 @@ where
     });
 }
 
-/// The CNN's first convolution and the max pooling after it as the
+/// One of the CNN's convolutions and the max pooling after it as the
 /// network runs them: forward in one pass, backward from the gradient at
-/// the pooled outputs.
-fn conv_through_pool(c: &mut Criterion, name: &str, conv: &Conv2D<1, 32, 3, 1, 26, 26, ReLU>) {
-    let x = images::<Rank3<1, 28, 28>>(64);
+/// the pooled outputs (the input gradient only where the network needs it).
+fn conv_through_pool<
+    const C_IN: usize,
+    const C_OUT: usize,
+    const H: usize,
+    const W: usize,
+    const H_OUT: usize,
+    const W_OUT: usize,
+    const PH: usize,
+    const PW: usize,
+>(
+    c: &mut Criterion,
+    name: &str,
+    conv: &Conv2D<C_IN, C_OUT, 3, 1, H_OUT, W_OUT, ReLU>,
+    input_grad: bool,
+) {
+    let x = images::<Rank3<C_IN, H, W>>(64);
     let (mut y, mut pooled, mut argmax) = (Batch::new(), Batch::new(), Vec::new());
     let mut scratch = Default::default();
-    let pool = MaxPool::<2, 13, 13>;
+    let pool = MaxPool::<2, PH, PW>;
     c.bench_function(&format!("{name}/forward"), |b| {
         b.iter_custom(|iters| {
             timed_on_pool(iters, || {
@@ -130,6 +144,7 @@ fn conv_through_pool(c: &mut Criterion, name: &str, conv: &Conv2D<1, 32, 3, 1, 2
         })
     });
     let (mut dy, mut dz, mut grads) = (pooled.clone(), Batch::new(), Default::default());
+    let mut dx = Batch::new();
     c.bench_function(&format!("{name}/backward"), |b| {
         b.iter_custom(|iters| {
             timed_on_pool(iters, || {
@@ -139,7 +154,8 @@ fn conv_through_pool(c: &mut Criterion, name: &str, conv: &Conv2D<1, 32, 3, 1, 2
                     argmax: &argmax,
                     dy: &mut dy,
                 };
-                conv.backward_through_max_pool(&x, maxima, &mut scratch, &mut dz, None, &mut grads)
+                let dx = input_grad.then_some(&mut dx);
+                conv.backward_through_max_pool(&x, maxima, &mut scratch, &mut dz, dx, &mut grads)
             })
         })
     });
@@ -157,15 +173,22 @@ fn models(c: &mut Criterion) {
         &Conv2D::<1, 32, 3, 1, 26, 26, ReLU>::new(rng),
         false,
     );
-    conv_through_pool(
+    conv_through_pool::<1, 32, 28, 28, 26, 26, 13, 13>(
         c,
         "conv/conv2d_1_through_max_pool_1",
-        &Conv2D::<1, 32, 3, 1, 26, 26, ReLU>::new(rng),
+        &Conv2D::new(rng),
+        false,
     );
     cnn_layer::<_, Rank3<32, 13, 13>>(
         c,
         "conv/conv2d_2_32x13x13_to_64x11x11",
         &Conv2D::<32, 64, 3, 1, 11, 11, ReLU>::new(rng),
+        true,
+    );
+    conv_through_pool::<32, 64, 13, 13, 11, 11, 5, 5>(
+        c,
+        "conv/conv2d_2_through_max_pool_2",
+        &Conv2D::new(rng),
         true,
     );
     cnn_layer::<_, Rank3<64, 5, 5>>(

@@ -5,7 +5,7 @@ use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 use crate::kernels::{
-    ActivationDerivative, ConvGeometry, ConvScratch, Gather, MatRef, Transpose, WinogradScratch,
+    ConvGeometry, ConvScratch, Gather, MatRef, OutputGrad, Outputs, Transpose, WinogradScratch,
 };
 
 /// A floating-point element type: `f32` for training, `f64` for gradient checks.
@@ -112,58 +112,65 @@ pub trait Float:
     /// A 3×3 convolution of stride 1 by Winograd's F(4×4, 3×3), forward:
     /// `y = act(conv(x, weight) + bias)` over a batch `x: [B, C_IN, H, W]`
     /// with `inputs = (x, weight, bias)` (padding as [`ConvGeometry`]
-    /// implies), `activation` applying `act` in place over each sample's
-    /// outputs `[C_OUT, H_OUT, W_OUT]`. The
+    /// implies), into `outputs`: all of `y`, or only its max pooling.
+    /// `activation` applies `act` in place over each sample's outputs
+    /// `[C_OUT, H_OUT, W_OUT]` (laid out channels-last when pooled). The
     /// scratch keeps what backward reuses. `f32`'s is compiled once in
     /// keelnet rather than in every crate that declares a network.
     ///
     /// ```
     /// use keelnet::Float;
-    /// use keelnet::kernels::{ConvGeometry, WinogradScratch};
+    /// use keelnet::kernels::{ConvGeometry, Outputs, WinogradScratch};
     /// // One 4×4 channel of ones through one 3×3 filter of ones.
     /// let g = ConvGeometry { c_in: 1, h: 4, w: 4, c_out: 1, k: 3, stride: 1, h_out: 2, w_out: 2 };
+    /// let (x, params) = ([1.0; 16], (&[1.0; 9][..], &[0.5][..]));
     /// let (mut y, mut scratch) = ([0.0f32; 4], WinogradScratch::default());
-    /// f32::winograd_forward(&g, (&[1.0; 16], &[1.0; 9], &[0.5]), &mut y, &|_| {}, &mut scratch);
+    /// f32::winograd_forward(&g, (&x, params.0, params.1), Outputs::Full(&mut y), &|_| {}, &mut scratch);
     /// assert_eq!(y, [9.5; 4]);
+    /// // Pooled 2×2: the maximum, the first of the equal values.
+    /// let (mut pooled, mut argmax) = ([0.0f32], [9]);
+    /// let outputs = Outputs::Pooled { p: 2, pooled: &mut pooled, argmax: &mut argmax };
+    /// f32::winograd_forward(&g, (&x, params.0, params.1), outputs, &|_| {}, &mut scratch);
+    /// assert_eq!((pooled, argmax), ([9.5], [0]));
     /// ```
     fn winograd_forward(
         g: &ConvGeometry,
         inputs: (&[Self], &[Self], &[Self]),
-        y: &mut [Self],
+        outputs: Outputs<'_, Self>,
         activation: &(dyn Fn(&mut [Self]) + Sync),
         scratch: &mut WinogradScratch<Self>,
     ) {
-        crate::kernels::winograd_forward(g, inputs, y, activation, scratch);
+        crate::kernels::winograd_forward(g, inputs, outputs, activation, scratch);
     }
 
-    /// Backward of [`winograd_forward`](Float::winograd_forward) from `dy` at
-    /// its outputs `y`, with its scratch: writes `d_weight`, `d_bias`, and
-    /// `dx` when asked. `derivative(y, d)` multiplies one sample's output
-    /// gradient `d` by the activation's derivative at `y` in place (`None`:
-    /// the identity, and `y` is not read).
+    /// Backward of [`winograd_forward`](Float::winograd_forward) from the
+    /// gradient at its outputs (at all of them, through the activation's
+    /// derivative, or at the pooled maxima alone), with its scratch:
+    /// writes `d_weight`, `d_bias`, and `dx` when asked.
     ///
     /// ```
     /// use keelnet::Float;
-    /// use keelnet::kernels::{ConvGeometry, WinogradScratch};
+    /// use keelnet::kernels::{ConvGeometry, OutputGrad, Outputs, WinogradScratch};
     /// let g = ConvGeometry { c_in: 1, h: 4, w: 4, c_out: 1, k: 3, stride: 1, h_out: 2, w_out: 2 };
     /// let (mut y, mut scratch) = ([0.0f32; 4], WinogradScratch::default());
-    /// f32::winograd_forward(&g, (&[1.0; 16], &[1.0; 9], &[0.5]), &mut y, &|_| {}, &mut scratch);
+    /// let inputs = (&[1.0; 16][..], &[1.0; 9][..], &[0.5][..]);
+    /// f32::winograd_forward(&g, inputs, Outputs::Full(&mut y), &|_| {}, &mut scratch);
     /// let (mut d_weight, mut d_bias, mut dx) = ([0.0f32; 9], [0.0f32; 1], [0.0f32; 16]);
     /// let grads = (&mut d_weight[..], &mut d_bias[..]);
-    /// f32::winograd_backward(&g, (&[1.0; 4], &y), grads, Some(&mut dx), None, &mut scratch);
+    /// let grad = OutputGrad::Dense { dy: &[1.0; 4], y: &y, derivative: None };
+    /// f32::winograd_backward(&g, grad, grads, Some(&mut dx), &mut scratch);
     /// // Within rounding: the transforms' 1/6 and 1/24 are not exact in binary.
     /// assert!(d_weight.iter().all(|w| (w - 4.0).abs() < 1e-5) && d_bias == [4.0]);
     /// assert_eq!((dx[0], dx[1], dx[5]), (1.0, 2.0, 4.0)); // windows covering each pixel
     /// ```
     fn winograd_backward(
         g: &ConvGeometry,
-        (dy, y): (&[Self], &[Self]),
+        grad: OutputGrad<'_, Self>,
         grads: (&mut [Self], &mut [Self]),
         dx: Option<&mut [Self]>,
-        derivative: Option<ActivationDerivative<'_, Self>>,
         scratch: &mut WinogradScratch<Self>,
     ) {
-        crate::kernels::winograd_backward(g, (dy, y), grads, dx, derivative, scratch);
+        crate::kernels::winograd_backward(g, grad, grads, dx, scratch);
     }
 
     /// A convolution of few taps and its max pooling in one pass (what
@@ -295,22 +302,21 @@ impl Float for f32 {
     fn winograd_forward(
         g: &ConvGeometry,
         inputs: (&[Self], &[Self], &[Self]),
-        y: &mut [Self],
+        outputs: Outputs<'_, Self>,
         activation: &(dyn Fn(&mut [Self]) + Sync),
         scratch: &mut WinogradScratch<Self>,
     ) {
-        crate::kernels::winograd_forward(g, inputs, y, activation, scratch);
+        crate::kernels::winograd_forward(g, inputs, outputs, activation, scratch);
     }
     #[inline(never)]
     fn winograd_backward(
         g: &ConvGeometry,
-        (dy, y): (&[Self], &[Self]),
+        grad: OutputGrad<'_, Self>,
         grads: (&mut [Self], &mut [Self]),
         dx: Option<&mut [Self]>,
-        derivative: Option<ActivationDerivative<'_, Self>>,
         scratch: &mut WinogradScratch<Self>,
     ) {
-        crate::kernels::winograd_backward(g, (dy, y), grads, dx, derivative, scratch);
+        crate::kernels::winograd_backward(g, grad, grads, dx, scratch);
     }
     #[inline(never)]
     fn conv_forward_pooled(

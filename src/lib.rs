@@ -167,8 +167,11 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 ///   the pooling itself ([`Conv2D::forward_through_max_pool`],
 ///   [`Conv2D::backward_through_max_pool`]): as a first layer it pools each
 ///   output plane while it is in cache and, with no input gradient asked,
-///   sums its weight gradient over the pooled maxima alone, never writing
-///   a full-size output or gradient;
+///   sums its weight gradient over the pooled maxima alone; by Winograd's
+///   tiles (3×3 kernels over many channels) it pools its outputs while
+///   they are laid out channels-last, and lays out its output gradient
+///   straight from the maxima. Either way no full-size output or gradient
+///   is written;
 /// - [`Parameters<F>`](Parameters), naming each tensor `dense_1.weight`,
 ///   `dense_1.bias`, ...;
 /// - `NameGrads<F>`, the gradients, and `NameCache<F>`, the buffers a

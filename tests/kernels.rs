@@ -544,6 +544,33 @@ fn pooled_forward<F: keelnet::Float>(
     (fused, fused_at, scratch)
 }
 
+/// A convolution of stride 1 and its pool from `(c_in, h, w, c_out, k,
+/// h_out, w_out, pool)`.
+fn pooled_case(
+    (c_in, h, w, c_out, k, h_out, w_out, p): (
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+        usize,
+    ),
+) -> (ConvGeometry, usize) {
+    let g = ConvGeometry {
+        c_in,
+        h,
+        w,
+        c_out,
+        k,
+        stride: 1,
+        h_out,
+        w_out,
+    };
+    (g, p)
+}
+
 /// The first layer's weight gradient summed over the maxima of the pooling
 /// after it (vectors of four or eight inputs per kernel row, the last
 /// sample's last outputs one value at a time) against plain loops, after
@@ -561,17 +588,10 @@ fn conv2d_pooled_passes_match_plain_loops() {
         (3, 9, 10, 4, 1, 9, 10, 3), // one tap a row
         (2, 6, 7, 3, 2, 5, 6, 2),
     ];
-    for (seed, &(c_in, h, w, c_out, k, h_out, w_out, p)) in cases.iter().enumerate() {
-        let g = ConvGeometry {
-            c_in,
-            h,
-            w,
-            c_out,
-            k,
-            stride: 1,
-            h_out,
-            w_out,
-        };
+    for (seed, &case) in cases.iter().enumerate() {
+        let (g, p) = pooled_case(case);
+        let (c_in, h, w, c_out, k) = (g.c_in, g.h, g.w, g.c_out, g.k);
+        let (h_out, w_out) = (g.h_out, g.w_out);
         assert!(conv2d_pools_directly(&g), "{g:?}");
         for batch in [1, 3] {
             let seed = seed as u64 * 10 + batch as u64;
@@ -608,6 +628,99 @@ fn conv2d_pooled_passes_match_plain_loops() {
                     "{what}, f32: {got32} vs {want}"
                 );
             }
+        }
+    }
+}
+
+/// Winograd's convolutions pooled in one pass, both ways: the pooled
+/// outputs and their maxima to the bit against the convolution then the
+/// pooling (`pooled_forward`), and backward from the maxima against the
+/// gradient routed back and the plain backward pass, weight and input
+/// gradients to the bit, the bias gradient to rounding. Partial groups of
+/// input and output channels, 'valid' and 'same', 2×2 and 3×3 pools that
+/// drop rows and columns, ReLU's ties at zero, in f64 and f32.
+#[test]
+fn winograd_pooled_passes_match_the_layers_apart() {
+    use keelnet::Float;
+    use keelnet::kernels::{
+        conv2d_backward, conv2d_backward_at_maxima, conv2d_pools_directly, conv2d_pools_in_one_pass,
+    };
+    fn check<F: Float>(g: &ConvGeometry, p: usize, batch: usize, seed: u64, tolerance: f64) {
+        let data = |len: usize, seed: u64| -> Vec<F> {
+            let values = random_batch::<Rank1<1>>(len, seed).into_vec();
+            values.into_iter().map(F::from_f64).collect()
+        };
+        let (in_len, out_len) = (g.c_in * g.h * g.w, g.c_out * g.h_out * g.w_out);
+        let pooled_size = (g.h_out / p, g.w_out / p);
+        let pooled_len = g.c_out * pooled_size.0 * pooled_size.1;
+        let x = data(batch * in_len, seed);
+        let weight = data(g.c_out * g.patch_len(), seed + 1);
+        let bias = data(g.c_out, seed + 2);
+        let dy = data(batch * pooled_len, seed + 3);
+        let (pooled, argmax, mut scratch) = pooled_forward(g, p, &x, (&weight, &bias));
+        // Routed back: the pooling's backward through ReLU, then the
+        // convolution's from before its activation.
+        let mut unfused = ConvScratch::default();
+        let mut y = vec![F::zero(); batch * out_len];
+        conv2d_forward::<F, ReLU>(g, &x, &weight, &bias, &mut y, &mut unfused);
+        let mut dz = vec![F::nan(); batch * out_len];
+        let lens = (out_len, pooled_len);
+        max_pool_backward::<F, ReLU>(lens, &argmax, (&mut dy.clone(), &pooled), &mut dz);
+        let fresh = || {
+            let grads = (vec![F::nan(); weight.len()], vec![F::nan(); g.c_out]);
+            (grads, vec![F::nan(); batch * in_len])
+        };
+        let ((mut want_w, mut want_b), mut want_dx) = fresh();
+        let grads = (&mut want_w[..], &mut want_b[..]);
+        let (dw, db) = grads;
+        let dy_z = (&dz[..], None);
+        conv2d_backward::<F, Linear>(
+            g,
+            &x,
+            &weight,
+            dy_z,
+            dw,
+            db,
+            Some(&mut want_dx),
+            &mut unfused,
+        );
+        for with_dx in [true, false] {
+            let ((mut dw, mut db), mut dx) = fresh();
+            let at = (&argmax[..], &mut dy.clone()[..], &pooled[..]);
+            let dx_out = with_dx.then_some(&mut dx[..]);
+            let grads = (&mut dw[..], &mut db[..]);
+            conv2d_backward_at_maxima::<F, ReLU>(g, pooled_size, at, grads, dx_out, &mut scratch);
+            let what = format!("{g:?}, pool {p}, batch {batch}, dx {with_dx}");
+            assert_eq!(dw, want_w, "{what}: weight gradient");
+            if with_dx {
+                assert_eq!(dx, want_dx, "{what}: input gradient");
+            }
+            for (&got, &want) in db.iter().zip(&want_b) {
+                let (got, want) = (got.to_f64(), want.to_f64());
+                assert!(
+                    (got - want).abs() <= tolerance * (1.0 + want.abs()),
+                    "{what}: {got} vs {want}"
+                );
+            }
+        }
+        assert!(want_w.iter().any(|&v| v != F::zero()), "some gradient");
+    }
+    let cases = [
+        // (c_in, h, w, c_out, k, h_out, w_out, pool)
+        (12, 13, 13, 10, 3, 11, 11, 2),
+        (9, 12, 14, 5, 3, 12, 14, 3), // same
+        (8, 10, 10, 16, 3, 8, 8, 2),  // whole groups, no rows dropped
+    ];
+    for (seed, &case) in cases.iter().enumerate() {
+        let (g, p) = pooled_case(case);
+        for batch in [4, 5] {
+            assert!(
+                conv2d_pools_in_one_pass(&g, batch) && !conv2d_pools_directly(&g),
+                "{g:?}"
+            );
+            let seed = seed as u64 * 10 + batch as u64;
+            check::<f64>(&g, p, batch, seed, 1e-12);
+            check::<f32>(&g, p, batch, seed, 1e-5);
         }
     }
 }

@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 
 use super::conv_fold::fold;
-use super::winograd::{self, ActivationDerivative, WinogradScratch};
+use super::winograd::{self, ActivationDerivative, OutputGrad, Outputs, WinogradScratch};
 use super::{Gather, conv_direct, copy_short, sum_lanes};
 use crate::{Activation, ActivationKind, Float, GemmShape};
 
@@ -198,7 +198,14 @@ pub fn conv2d_forward<F: Float, A: Activation>(
                 y.chunks_exact_mut(positions).for_each(A::forward);
             }
         };
-        F::winograd_forward(g, (x, weight, bias), y, &activation, &mut scratch.winograd);
+        let outputs = Outputs::Full(y);
+        F::winograd_forward(
+            g,
+            (x, weight, bias),
+            outputs,
+            &activation,
+            &mut scratch.winograd,
+        );
         return;
     }
     let ld = batch * positions;
@@ -312,8 +319,10 @@ pub fn conv2d_backward<F: Float, A: Activation>(
         let derivative = y
             .is_some()
             .then_some(&A::backward::<F> as ActivationDerivative<'_, F>);
-        let (grads, y) = ((d_weight, d_bias), y.unwrap_or_default());
-        F::winograd_backward(g, (dy, y), grads, dx, derivative, &mut scratch.winograd);
+        let y = y.unwrap_or_default();
+        let grad = OutputGrad::Dense { dy, y, derivative };
+        let grads = (d_weight, d_bias);
+        F::winograd_backward(g, grad, grads, dx, &mut scratch.winograd);
         return;
     }
     let ld = batch * positions;

@@ -1,5 +1,6 @@
 //! A convolution feeding max pooling, both passes fused for the direct
-//! kernels (a first layer).
+//! kernels (a first layer); Winograd's tiles pool in their own pass
+//! ([`winograd`](super::winograd)), and are dispatched from here.
 //!
 //! Forward, each output plane is pooled while it is in cache, and the
 //! convolution's full-size outputs are never written (5.5 MB at batch 64
@@ -19,6 +20,7 @@
 
 use rayon::prelude::*;
 
+use super::winograd::{self, OutputGrad, Outputs};
 use super::{ConvGeometry, ConvScratch, conv_direct, for_each_part, sum_lanes, vectorized};
 use crate::{Activation, ActivationKind, Float};
 
@@ -37,17 +39,35 @@ pub fn conv2d_pools_directly(g: &ConvGeometry) -> bool {
     conv_direct::takes(g)
 }
 
+/// Whether [`conv2d_forward_pooled`] computes this convolution of a batch
+/// of `batch` samples and the max pooling after it in one pass: by the
+/// direct kernels ([`conv2d_pools_directly`]), or by Winograd's tiles, which
+/// pool the outputs while they are laid out channels-last (then
+/// [`conv2d_backward_at_maxima`] is its backward).
+///
+/// ```
+/// use keelnet::kernels::{ConvGeometry, conv2d_pools_in_one_pass};
+/// let second = ConvGeometry { c_in: 32, h: 13, w: 13, c_out: 64, k: 3, stride: 1, h_out: 11, w_out: 11 };
+/// assert!(conv2d_pools_in_one_pass(&second, 64));
+/// // One image is too few tiles for Winograd's products.
+/// assert!(!conv2d_pools_in_one_pass(&second, 1));
+/// ```
+pub fn conv2d_pools_in_one_pass(g: &ConvGeometry, batch: usize) -> bool {
+    conv_direct::takes(g) || winograd::takes(g, batch)
+}
+
 /// The `p`×`p` max pooling (stride `p`) of `act(conv(x, weight) + bias)`
 /// for a batch, in one pass: the pooled outputs `pooled`
 /// `[B, C_OUT, H_OUT / p, W_OUT / p]` and their maxima's indices `argmax`
 /// (into a sample's `[C_OUT, H_OUT, W_OUT]`), the same numbers as
 /// [`conv2d_forward`](super::conv2d_forward) then
 /// [`max_pool_forward`](super::max_pool_forward). `scratch` keeps what
-/// [`conv2d_weight_grad_at`] needs.
+/// backward needs: [`conv2d_weight_grad_at`] after the direct kernels,
+/// [`conv2d_backward_at_maxima`] after Winograd's.
 ///
 /// # Panics
-/// If the direct kernels do not take the convolution
-/// ([`conv2d_pools_directly`]), or `A` is a softmax.
+/// If neither takes the convolution ([`conv2d_pools_in_one_pass`]), or
+/// `A` is a softmax.
 ///
 /// ```
 /// use keelnet::kernels::{ConvGeometry, ConvScratch, conv2d_forward_pooled};
@@ -70,11 +90,17 @@ pub fn conv2d_forward_pooled<F: Float, A: Activation>(
     (pooled, argmax): (&mut [F], &mut [u32]),
     scratch: &mut ConvScratch<F>,
 ) {
+    let batch = x.len() / (g.c_in * g.h * g.w).max(1);
     assert!(
-        A::KIND != ActivationKind::Softmax && conv2d_pools_directly(g),
-        "direct kernels and an elementwise activation only"
+        A::KIND != ActivationKind::Softmax && conv2d_pools_in_one_pass(g, batch),
+        "direct or Winograd kernels and an elementwise activation only"
     );
     let activation = |plane: &mut [F]| A::forward(plane);
+    if winograd::takes(g, batch) {
+        let outputs = Outputs::Pooled { p, pooled, argmax };
+        let inputs = (x, weight, bias);
+        return F::winograd_forward(g, inputs, outputs, &activation, &mut scratch.winograd);
+    }
     F::conv_forward_pooled(
         g,
         x,
@@ -147,15 +173,77 @@ pub fn conv2d_weight_grad_at<F: Float, A: Activation>(
         A::KIND != ActivationKind::Softmax,
         "a softmax's derivative needs whole samples"
     );
-    // dz = dy · act'(y), value by value.
+    through_derivative::<F, A>(dy, y);
+    F::conv_weight_grad_at(g, x, (at, dy), (d_weight, d_bias), scratch);
+}
+
+/// Backward of [`conv2d_forward_pooled`] when Winograd's tiles ran it,
+/// from the gradient `dy` at the pooled outputs `y` of the elementwise
+/// activation `A` (`y` not read through [`Linear`](crate::Linear)), `[B,
+/// C_OUT, PH, PW]` with `pooled_size = (PH, PW)`, at the maxima `at`: writes
+/// `d_weight`, `d_bias`, and `dx` when asked. `dy` becomes the gradient
+/// before the activation on the way.
+///
+/// The output gradient is zero but at the maxima, and it is laid out
+/// channels-last for the tiles straight from them: the same numbers as
+/// routing it back ([`max_pool_backward`](super::max_pool_backward)) and
+/// [`conv2d_backward`](super::conv2d_backward), but for the bias gradient's
+/// rounding (summed over the maxima alone).
+///
+/// # Panics
+/// If `A` is a softmax, Winograd's kernels do not take the convolution,
+/// `at` points outside its channel, or `scratch` holds no forward pass of
+/// this geometry and batch.
+///
+/// ```
+/// use keelnet::kernels::{ConvGeometry, ConvScratch, conv2d_backward_at_maxima, conv2d_forward_pooled};
+/// use keelnet::ReLU;
+/// // Four 10×10 images of 4 channels, two filters: 8×8 outputs pooled to 4×4.
+/// let g = ConvGeometry { c_in: 4, h: 10, w: 10, c_out: 2, k: 3, stride: 1, h_out: 8, w_out: 8 };
+/// let x: Vec<f32> = (0..4 * 400).map(|v| (v % 5) as f32).collect();
+/// let (weight, bias) = (vec![0.01f32; 2 * 4 * 9], [0.0, -100.0]);
+/// let (mut pooled, mut argmax, mut scratch) = ([0.0f32; 128], [0; 128], ConvScratch::default());
+/// let outputs = (&mut pooled[..], &mut argmax[..]);
+/// conv2d_forward_pooled::<f32, ReLU>(&g, &x, (&weight, &bias), 2, outputs, &mut scratch);
+/// let (mut dy, mut d_weight, mut d_bias) = ([1.0f32; 128], vec![0.0f32; 2 * 4 * 9], [0.0f32; 2]);
+/// let grads = (&mut d_weight[..], &mut d_bias[..]);
+/// let at = (&argmax[..], &mut dy[..], &pooled[..]);
+/// conv2d_backward_at_maxima::<f32, ReLU>(&g, (4, 4), at, grads, None, &mut scratch);
+/// // The second filter's outputs are all below zero: ReLU passes no gradient.
+/// assert_eq!(d_bias, [64.0, 0.0]);
+/// ```
+pub fn conv2d_backward_at_maxima<F: Float, A: Activation>(
+    g: &ConvGeometry,
+    pooled_size: (usize, usize),
+    (at, dy, y): (&[u32], &mut [F], &[F]),
+    grads: (&mut [F], &mut [F]),
+    dx: Option<&mut [F]>,
+    scratch: &mut ConvScratch<F>,
+) {
+    let batch = dy.len() / (g.c_out * pooled_size.0 * pooled_size.1).max(1);
+    assert!(
+        A::KIND != ActivationKind::Softmax && winograd::takes(g, batch),
+        "Winograd kernels and an elementwise activation only"
+    );
+    through_derivative::<F, A>(dy, y);
+    let grad = OutputGrad::AtMaxima {
+        dz: dy,
+        argmax: at,
+        pooled_size,
+    };
+    F::winograd_backward(g, grad, grads, dx, &mut scratch.winograd);
+}
+
+/// `dy` = `dy · act'(y)` in place, value by value: the gradient at the
+/// maxima before the activation (`y` not read through `Linear`).
+fn through_derivative<F: Float, A: Activation>(dy: &mut [F], y: &[F]) {
     if A::KIND != ActivationKind::Linear {
         for_each_part(
-            (&mut *dy, y),
+            (dy, y),
             #[inline(always)]
             |(dy, y): (&mut [F], &[F])| A::backward(y, dy),
         );
     }
-    F::conv_weight_grad_at(g, x, (at, dy), (d_weight, d_bias), scratch);
 }
 
 /// [`conv2d_weight_grad_at`] from the gradient `dz` before the activation

@@ -19,7 +19,10 @@ mod transpose;
 mod winograd;
 
 pub use conv::{ConvGeometry, ConvScratch, Unfolding, conv2d_backward, conv2d_forward};
-pub use conv_maxima::{conv2d_forward_pooled, conv2d_pools_directly, conv2d_weight_grad_at};
+pub use conv_maxima::{
+    conv2d_backward_at_maxima, conv2d_forward_pooled, conv2d_pools_directly,
+    conv2d_pools_in_one_pass, conv2d_weight_grad_at,
+};
 pub(crate) use conv_maxima::{
     forward_pooled as conv_forward_pooled, weight_grad_at as conv_weight_grad_at,
 };
@@ -33,5 +36,5 @@ pub use tap_sums::tap_sums;
 pub(crate) use tap_sums::tap_sums_f32;
 pub(crate) use transpose::transpose_f32;
 pub use transpose::{Transpose, transpose};
-pub use winograd::{ActivationDerivative, WinogradScratch};
+pub use winograd::{ActivationDerivative, OutputGrad, Outputs, WinogradScratch};
 pub(crate) use winograd::{backward as winograd_backward, forward as winograd_forward};

@@ -106,18 +106,101 @@ impl<F: Float> Plane<'_, F> {
             let pairs = top.chunks_exact(2).zip(bottom.chunks_exact(2));
             let (corner, below) = ((self.first + 2 * oh * w) as u32, w as u32);
             for (ow, ((y, at), (top, bottom))) in y.iter_mut().zip(argmax).zip(pairs).enumerate() {
-                let top_right = top[1] > top[0];
-                let top_best = if top_right { top[1] } else { top[0] };
-                let bottom_right = bottom[1] > bottom[0];
-                let bottom_best = if bottom_right { bottom[1] } else { bottom[0] };
-                let lower = bottom_best > top_best;
-                *y = if lower { bottom_best } else { top_best };
-                let offset = if lower {
-                    below + u32::from(bottom_right)
-                } else {
-                    u32::from(top_right)
-                };
+                let (best, offset) = window_max_2([top[0], top[1]], [bottom[0], bottom[1]], below);
+                *y = best;
                 *at = corner + 2 * ow as u32 + offset;
+            }
+        }
+    }
+}
+
+/// The maximum of the 2×2 window `[top, bottom]` and where it is: its
+/// offset from the top left, `below` for the lower row. The first of
+/// equal values; each row's pair, then the rows, compared without
+/// branches (so that windows side by side vectorize).
+#[inline(always)]
+fn window_max_2<F: Float>(top: [F; 2], bottom: [F; 2], below: u32) -> (F, u32) {
+    let top_right = top[1] > top[0];
+    let top_best = if top_right { top[1] } else { top[0] };
+    let bottom_right = bottom[1] > bottom[0];
+    let bottom_best = if bottom_right { bottom[1] } else { bottom[0] };
+    let lower = bottom_best > top_best;
+    let offset = if lower {
+        below + u32::from(bottom_right)
+    } else {
+        u32::from(top_right)
+    };
+    (if lower { bottom_best } else { top_best }, offset)
+}
+
+/// Channels pooled together from a channels-last plane.
+const GROUP: usize = 8;
+
+/// One sample's outputs laid out channels-last, `x: [H, W, channels]` of
+/// which the first `c` channels are pooled (`channels` a multiple of 8),
+/// into channels-first `y[c, H/P, W/P]` and `argmax` (indices into the
+/// sample's `[c, H, W]`): the same numbers as [`Plane::max_pool`] on each
+/// channel. Eight channels' windows are compared side by side (inlined,
+/// so that a caller compiled for AVX2 compares them in one vector).
+#[inline(always)]
+pub(super) fn max_pool_channels_last<F: Float>(
+    x: &[F],
+    (c, h, w): (usize, usize, usize),
+    channels: usize,
+    p: usize,
+    y: &mut [F],
+    argmax: &mut [u32],
+) {
+    assert!(
+        channels.is_multiple_of(GROUP) && channels >= c,
+        "channels in whole groups"
+    );
+    let (h_out, w_out) = (h / p, w / p);
+    let plane_out = h_out * w_out;
+    let group = |i: usize, j: usize, first: usize| -> [F; GROUP] {
+        x[(i * w + j) * channels + first..][..GROUP]
+            .try_into()
+            .expect("a group of channels")
+    };
+    let (y, argmax) = (&mut y[..c * plane_out], &mut argmax[..c * plane_out]);
+    for (oh, ow) in (0..h_out).flat_map(|oh| (0..w_out).map(move |ow| (oh, ow))) {
+        let (i, j, out) = (oh * p, ow * p, oh * w_out + ow);
+        for first in (0..c).step_by(GROUP) {
+            // Indices into the sample's channels, as u32 lanes.
+            let firsts: [u32; GROUP] = std::array::from_fn(|l| ((first + l) * h * w) as u32);
+            let (mut best, mut best_at) = ([F::zero(); GROUP], [0u32; GROUP]);
+            if p == 2 {
+                let (a, b) = (group(i, j, first), group(i, j + 1, first));
+                let (d, e) = (group(i + 1, j, first), group(i + 1, j + 1, first));
+                let corner = (i * w + j) as u32;
+                for l in 0..GROUP {
+                    let (value, offset) = window_max_2([a[l], b[l]], [d[l], e[l]], w as u32);
+                    (best[l], best_at[l]) = (value, firsts[l] + corner + offset);
+                }
+            } else {
+                best = group(i, j, first);
+                best_at = firsts.map(|f| f + (i * w + j) as u32);
+                for (r, s) in (i..i + p).flat_map(|r| (j..j + p).map(move |s| (r, s))) {
+                    let values = group(r, s, first);
+                    for l in 0..GROUP {
+                        let at = firsts[l] as usize + r * w + s;
+                        let (value, index) =
+                            keep_larger(best[l], best_at[l] as usize, values[l], at);
+                        (best[l], best_at[l]) = (value, index as u32);
+                    }
+                }
+            }
+            let lanes = GROUP.min(c - first);
+            let outputs = y[first * plane_out + out..].iter_mut().step_by(plane_out);
+            let indices = argmax[first * plane_out + out..]
+                .iter_mut()
+                .step_by(plane_out);
+            let stores = outputs
+                .zip(indices)
+                .zip(best.iter().zip(&best_at))
+                .take(lanes);
+            for ((y, index), (&value, &at)) in stores {
+                (*y, *index) = (value, at);
             }
         }
     }

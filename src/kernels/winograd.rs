@@ -27,8 +27,10 @@
 //! transforms and the products; parts run in parallel, each product on one
 //! thread.
 
+use rayon::iter::Either;
 use rayon::prelude::*;
 
+use super::pool::max_pool_channels_last;
 use super::{ConvGeometry, Transpose, conv_direct, sum_lanes, vectorized};
 use crate::{Float, GemmShape};
 
@@ -557,20 +559,51 @@ fn weight_grads_out<F: Float>(
     d_bias.copy_from_slice(&sum[POINTS * t.c_out * t.c_in..][..g.c_out]);
 }
 
-/// `y = act(conv(x, weight) + bias)` for a batch `x: [B, C_IN, H, W]`,
-/// `activation` applying `act` over each sample's outputs `[C_OUT, H_OUT,
-/// W_OUT]` in place. The activation comes as a function, not a type, so
-/// that this code is compiled once, not once per activation.
+/// Where a Winograd forward pass ([`Float::winograd_forward`]) puts its
+/// outputs: all of them, or only their max pooling.
+///
+/// ```
+/// use keelnet::kernels::Outputs;
+/// let (mut pooled, mut argmax) = ([0.0f32; 4], [0u32; 4]);
+/// let outputs = Outputs::Pooled { p: 2, pooled: &mut pooled, argmax: &mut argmax };
+/// assert!(matches!(outputs, Outputs::Pooled { p: 2, .. }));
+/// ```
+pub enum Outputs<'a, F> {
+    /// All of them, `y: [B, C_OUT, H_OUT, W_OUT]`.
+    Full(&'a mut [F]),
+    /// Only their max pooling, as
+    /// [`max_pool_forward`](super::max_pool_forward) gives it.
+    Pooled {
+        /// The pooling's window and stride.
+        p: usize,
+        /// The window maxima, `[B, C_OUT, H_OUT / p, W_OUT / p]`.
+        pooled: &'a mut [F],
+        /// Each maximum's index into its sample's `[C_OUT, H_OUT, W_OUT]`.
+        argmax: &'a mut [u32],
+    },
+}
+
+/// One part's share of [`Outputs`].
+enum PartOutputs<'a, F> {
+    Full(&'a mut [F]),
+    Pooled(&'a mut [F], &'a mut [u32]),
+}
+
+/// `y = act(conv(x, weight) + bias)` for a batch `x: [B, C_IN, H, W]`, into
+/// `outputs`, `activation` applying `act` in place over one sample's
+/// outputs (`[C_OUT, H_OUT, W_OUT]`, or channels-last when pooled: it must
+/// be elementwise then). The activation comes as a function, not a type,
+/// so that this code is compiled once, not once per activation.
 pub fn forward<F: Float>(
     g: &ConvGeometry,
     (x, weight, bias): (&[F], &[F], &[F]),
-    y: &mut [F],
+    outputs: Outputs<'_, F>,
     activation: &(dyn Fn(&mut [F]) + Sync),
     s: &mut WinogradScratch<F>,
 ) {
     let t = Tiling::of(g);
     let (in_len, out_len, count) = (g.c_in * g.h * g.w, g.c_out * g.positions(), t.count());
-    let batch = y.len() / out_len.max(1);
+    let batch = x.len() / in_len.max(1);
     let parts = batch.div_ceil(t.samples);
     s.weights.resize(POINTS * t.c_in * t.c_out, F::zero());
     s.inputs.resize(POINTS * batch * count * t.c_in, F::zero());
@@ -585,13 +618,34 @@ pub fn forward<F: Float>(
     s.bias.extend_from_slice(bias);
     s.bias.resize(t.c_out, F::zero());
     let (u, tiles, bias, (top, left)) = (&s.weights, &s.tiles, &s.bias, g.pad());
+    let (pool, pooled_len) = match &outputs {
+        Outputs::Full(_) => (1, out_len),
+        Outputs::Pooled { p, .. } => (*p, g.c_out * (g.h_out / p) * (g.w_out / p)),
+    };
+    let part_outputs = match outputs {
+        Outputs::Full(y) => Either::Left(
+            y[..batch * out_len]
+                .par_chunks_mut(t.samples * out_len)
+                .map(PartOutputs::Full),
+        ),
+        Outputs::Pooled { pooled, argmax, .. } => {
+            let len = batch * pooled_len;
+            let chunk = (t.samples * pooled_len).max(1);
+            Either::Right(
+                pooled[..len]
+                    .par_chunks_mut(chunk)
+                    .zip(argmax[..len].par_chunks_mut(chunk))
+                    .map(|(pooled, argmax)| PartOutputs::Pooled(pooled, argmax)),
+            )
+        }
+    };
     let parts = x
         .par_chunks(t.samples * in_len)
-        .zip(y.par_chunks_mut(t.samples * out_len))
+        .zip(part_outputs)
         .zip(s.inputs.par_chunks_mut(t.part_len(t.c_in)))
         .zip(s.products.par_chunks_mut(t.part_len(t.c_out)))
         .zip(s.planes.par_chunks_mut(t.plane_len()));
-    parts.for_each(|((((x, y), v), m), plane)| {
+    parts.for_each(|((((x, mut outputs), v), m), plane)| {
         let n = v.len() / (POINTS * t.c_in);
         // V[p][tile][c] = (Bᵀ d B)[p]
         vectorized(
@@ -641,12 +695,12 @@ pub fn forward<F: Float>(
         for ((v, u), m) in products {
             F::gemm(shape, v, u, m, &|_, _, _: &mut [F]| {});
         }
-        // y = act(Aᵀ M A + bias)
+        // y = act(Aᵀ M A + bias), channels-last, then laid out or pooled
         vectorized(
             #[inline(always)]
             || {
-                for (b, y) in y.chunks_exact_mut(out_len).enumerate() {
-                    let outputs = &mut plane[..g.positions() * t.c_out];
+                for b in 0..x.len() / in_len {
+                    let outputs_last = &mut plane[..g.positions() * t.c_out];
                     for (index, &(r, c)) in tiles.iter().enumerate() {
                         let tile = b * count + index;
                         for first in (0..t.c_out.div_ceil(LANES)).map(|group| group * LANES) {
@@ -665,44 +719,104 @@ pub fn forward<F: Float>(
                             let (rows, cols) = (g.w_out * t.c_out, t.c_out);
                             let base = OUT * r * rows + OUT * c * cols + first;
                             if OUT * (r + 1) <= g.h_out && OUT * (c + 1) <= g.w_out {
-                                store_tile(outputs, Strided { base, rows, cols }, &values, false);
+                                let to = Strided { base, rows, cols };
+                                store_tile(outputs_last, to, &values, false);
                                 continue;
                             }
                             for (i, row) in values.iter().enumerate() {
                                 for (j, &value) in row.iter().enumerate() {
                                     if OUT * r + i < g.h_out && OUT * c + j < g.w_out {
-                                        store(outputs, base + i * rows + j * cols, value);
+                                        store(outputs_last, base + i * rows + j * cols, value);
                                     }
                                 }
                             }
                         }
                     }
-                    let layout = (0, 0, g.w_out);
-                    let size = (g.h_out, g.w_out);
-                    to_channels_first(outputs, layout, t.c_out, y, size);
-                    activation(y);
+                    let sample = b * pooled_len..(b + 1) * pooled_len;
+                    match &mut outputs {
+                        PartOutputs::Full(y) => {
+                            let y = &mut y[sample];
+                            let layout = (0, 0, g.w_out);
+                            let size = (g.h_out, g.w_out);
+                            to_channels_first(outputs_last, layout, t.c_out, y, size);
+                            activation(y);
+                        }
+                        PartOutputs::Pooled(pooled, argmax) => {
+                            activation(outputs_last);
+                            let sizes = (g.c_out, g.h_out, g.w_out);
+                            let (pooled, argmax) =
+                                (&mut pooled[sample.clone()], &mut argmax[sample]);
+                            max_pool_channels_last(
+                                outputs_last,
+                                sizes,
+                                t.c_out,
+                                pool,
+                                pooled,
+                                argmax,
+                            );
+                        }
+                    }
                 }
             },
         );
     });
 }
 
-/// Backward from `dy` at the outputs `y`, with the scratch of the forward
-/// pass on the same `x` and `weight`: writes `d_weight`, `d_bias`, and `dx`
-/// when asked. `derivative(y, d)` multiplies one sample's gradient `d` by
-/// the activation's derivative at its outputs `y` (`None`: the identity,
-/// and `y` is not read).
+/// The gradient at a Winograd forward pass's outputs, as backward
+/// ([`Float::winograd_backward`]) reads it.
+///
+/// ```
+/// use keelnet::kernels::OutputGrad;
+/// // The gradient 1.0 at the maximum of the pooling of a 2×2 plane, at index 3.
+/// let grad = OutputGrad::AtMaxima { dz: &[1.0f32], argmax: &[3], pooled_size: (1, 1) };
+/// assert!(matches!(grad, OutputGrad::AtMaxima { pooled_size: (1, 1), .. }));
+/// ```
+#[derive(Clone, Copy)]
+pub enum OutputGrad<'a, F> {
+    /// At every output.
+    Dense {
+        /// The gradient at the outputs `y`, `[B, C_OUT, H_OUT, W_OUT]`.
+        dy: &'a [F],
+        /// The outputs (not read without a derivative).
+        y: &'a [F],
+        /// `derivative(y, d)` multiplies one sample's gradient `d` by the
+        /// activation's derivative at its outputs `y` (`None`: the identity).
+        derivative: Option<ActivationDerivative<'a, F>>,
+    },
+    /// Zero but at the maxima of a max pooling ([`Outputs::Pooled`]).
+    AtMaxima {
+        /// The gradient before the activation at the maxima, `[B, C_OUT,
+        /// PH, PW]`.
+        dz: &'a [F],
+        /// The maxima's indices, as the pooled forward pass gave them.
+        argmax: &'a [u32],
+        /// `(PH, PW)`: the pooled rows and columns.
+        pooled_size: (usize, usize),
+    },
+}
+
+/// Backward from `grad`, with the scratch of the forward pass on the same
+/// `x` and `weight`: writes `d_weight`, `d_bias`, and `dx` when asked.
 pub fn backward<F: Float>(
     g: &ConvGeometry,
-    (dy, y): (&[F], &[F]),
+    grad: OutputGrad<'_, F>,
     (d_weight, d_bias): (&mut [F], &mut [F]),
     dx: Option<&mut [F]>,
-    derivative: Option<ActivationDerivative<'_, F>>,
     s: &mut WinogradScratch<F>,
 ) {
     let t = Tiling::of(g);
     let (in_len, out_len, count) = (g.c_in * g.h * g.w, g.c_out * g.positions(), t.count());
-    let batch = dy.len() / out_len.max(1);
+    let (grad_len, derivative) = match grad {
+        OutputGrad::Dense { derivative, .. } => (out_len, derivative),
+        OutputGrad::AtMaxima {
+            pooled_size: (h, w),
+            ..
+        } => (g.c_out * h * w, None),
+    };
+    let batch = match grad {
+        OutputGrad::Dense { dy, .. } => dy.len(),
+        OutputGrad::AtMaxima { dz, .. } => dz.len(),
+    } / grad_len.max(1);
     let part_grads = POINTS * t.c_out * t.c_in + t.c_out;
     s.weight_grads
         .resize(batch.div_ceil(t.samples) * part_grads, F::zero());
@@ -711,27 +825,24 @@ pub fn backward<F: Float>(
         s.input_grads
             .resize(POINTS * batch * count * t.c_in, F::zero());
     }
-    // `y` is not read through `Linear` (and may be empty then).
-    let y = if derivative.is_none() { dy } else { y };
     let mut no_dx = Vec::new();
     let dx = dx.unwrap_or(&mut no_dx);
     let (u, tiles, (top, left)) = (&s.weights, &s.tiles, g.pad());
     let dz_width = OUT * t.cols;
     let samples = t.samples;
-    let parts = dy
-        .par_chunks(samples * out_len)
-        .zip(y.par_chunks(samples * out_len))
-        .zip(s.inputs.par_chunks(t.part_len(t.c_in)))
+    let parts = s
+        .inputs
+        .par_chunks(t.part_len(t.c_in))
         .zip(s.products.par_chunks_mut(t.part_len(t.c_out)))
         .zip(s.weight_grads.par_chunks_mut(part_grads))
-        .zip(s.planes.par_chunks_mut(t.plane_len()));
-    type Part<'a, F> = (
-        ((((&'a [F], &'a [F]), &'a [F]), &'a mut [F]), &'a mut [F]),
-        &'a mut [F],
-    );
-    let each = |(((((dy, y), v), z), grads), plane): Part<'_, F>,
+        .zip(s.planes.par_chunks_mut(t.plane_len()))
+        .take(batch.div_ceil(samples))
+        .enumerate();
+    type Part<'a, F> = (usize, (((&'a [F], &'a mut [F]), &'a mut [F]), &'a mut [F]));
+    let each = |(part, (((v, z), grads), plane)): Part<'_, F>,
                 input_grads: Option<(&mut [F], &mut [F])>| {
         let n = v.len() / (POINTS * t.c_in);
+        let samples_here = samples.min(batch - part * samples);
         let (w_hat, d_bias) = grads.split_at_mut(POINTS * t.c_out * t.c_in);
         d_bias.fill(F::zero());
         let (plane, dz_first) = plane.split_at_mut(plane.len() - OUT * OUT * count * t.c_out);
@@ -740,18 +851,41 @@ pub fn backward<F: Float>(
         vectorized(
             #[inline(always)]
             || {
-                for (b, (dy, y)) in dy.chunks_exact(out_len).zip(y.chunks(out_len)).enumerate() {
+                for b in 0..samples_here {
                     let dz = &mut plane[..OUT * t.rows * dz_width * t.c_out];
-                    zero_border(dz, (0, 0, dz_width), (g.h_out, g.w_out), t.c_out);
-                    dz_first.copy_from_slice(dy);
-                    if let Some(derivative) = derivative {
-                        derivative(y, dz_first);
+                    let sample = (part * samples + b) * grad_len..;
+                    match grad {
+                        OutputGrad::Dense { dy, y, .. } => {
+                            zero_border(dz, (0, 0, dz_width), (g.h_out, g.w_out), t.c_out);
+                            dz_first.copy_from_slice(&dy[sample.clone()][..out_len]);
+                            if let Some(derivative) = derivative {
+                                derivative(&y[sample][..out_len], dz_first);
+                            }
+                            for (o, channel) in dz_first.chunks_exact(g.positions()).enumerate() {
+                                d_bias[o] += sum_lanes(channel);
+                            }
+                            let size = (g.h_out, g.w_out);
+                            to_channels_last(dz_first, size, (0, 0, dz_width), dz, t.c_out);
+                        }
+                        OutputGrad::AtMaxima {
+                            dz: at_maxima,
+                            argmax,
+                            ..
+                        } => {
+                            dz.fill(F::zero());
+                            let (values, argmax) = (&at_maxima[sample.clone()], &argmax[sample]);
+                            let per_channel = grad_len / g.c_out.max(1);
+                            let maxima = values[..grad_len].iter().zip(&argmax[..grad_len]);
+                            for (index, (&d, &at)) in maxima.enumerate() {
+                                // The maximum's channel, row and column.
+                                let o = index / per_channel;
+                                let within = at as usize - o * g.positions();
+                                let (i, j) = (within / g.w_out, within % g.w_out);
+                                dz[(i * dz_width + j) * t.c_out + o] += d;
+                                d_bias[o] += d;
+                            }
+                        }
                     }
-                    for (o, channel) in dz_first.chunks_exact(g.positions()).enumerate() {
-                        d_bias[o] += sum_lanes(channel);
-                    }
-                    let size = (g.h_out, g.w_out);
-                    to_channels_last(dz_first, size, (0, 0, dz_width), dz, t.c_out);
                     for (index, &(r, c)) in tiles.iter().enumerate() {
                         let tile = b * count + index;
                         for first in (0..t.c_out.div_ceil(LANES)).map(|group| group * LANES) {
@@ -851,7 +985,7 @@ pub fn backward<F: Float>(
     };
     if with_dx {
         let input_grads = s.input_grads.par_chunks_mut(t.part_len(t.c_in));
-        let dx_parts = dx.par_chunks_mut(samples * in_len);
+        let dx_parts = dx[..batch * in_len].par_chunks_mut(samples * in_len);
         parts
             .zip(input_grads.zip(dx_parts))
             .for_each(|(part, (d, dx))| each(part, Some((d, dx))));

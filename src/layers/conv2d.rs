@@ -5,8 +5,9 @@ use std::marker::PhantomData;
 use rand::Rng;
 
 use crate::kernels::{
-    ConvGeometry, ConvScratch, conv2d_backward, conv2d_forward, conv2d_forward_pooled,
-    conv2d_pools_directly, conv2d_weight_grad_at, max_pool_backward,
+    ConvGeometry, ConvScratch, conv2d_backward, conv2d_backward_at_maxima, conv2d_forward,
+    conv2d_forward_pooled, conv2d_pools_directly, conv2d_pools_in_one_pass, conv2d_weight_grad_at,
+    max_pool_backward,
 };
 use crate::{
     Activation, ActivationKind, Batch, Float, Init, Layer, Linear, MaxPool, MaxPoolGrad, ParamInfo,
@@ -163,10 +164,12 @@ impl<
     /// and `argmax` as the pooling's [`Layer::forward_train`] gives them.
     ///
     /// Where the direct kernels compute the convolution (a first layer),
-    /// each output plane is pooled while it is in cache and `y` is not
-    /// written ([`kernels::conv2d_forward_pooled`](crate::kernels::conv2d_forward_pooled));
+    /// each output plane is pooled while it is in cache; where Winograd's
+    /// tiles do (3×3 kernels over many channels), each sample's outputs
+    /// are pooled while they are laid out channels-last. Either way `y` is
+    /// not written ([`kernels::conv2d_forward_pooled`](crate::kernels::conv2d_forward_pooled));
     /// otherwise `y` receives the convolution's outputs, which are then
-    /// pooled. The same numbers either way, to the bit; backward is
+    /// pooled. The same numbers every way, to the bit; backward is
     /// [`Conv2D::backward_through_max_pool`], which reads no `y`.
     ///
     /// ```
@@ -199,7 +202,7 @@ impl<
         y: &mut Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
     ) {
         let g = Self::geometry::<H, W>();
-        if A::KIND == ActivationKind::Softmax || !conv2d_pools_directly(&g) {
+        if A::KIND == ActivationKind::Softmax || !conv2d_pools_in_one_pass(&g, x.len()) {
             self.forward_cached(x, y, scratch);
             return pool.forward_cached(y, pooled, argmax);
         }
@@ -220,11 +223,14 @@ impl<
     ///
     /// When no input gradient is asked (a first layer) and the direct
     /// kernels ran the convolution, the weight gradient sums over the
-    /// maxima alone ([`kernels::conv2d_weight_grad_at`](crate::kernels::conv2d_weight_grad_at)),
-    /// and `dz` is not touched; the gradients equal [`Layer::backward`]'s
-    /// to rounding. Otherwise the gradient is routed back into `dz`, zeros
-    /// and all, and backward goes on from there: the same numbers as the
-    /// two layers' own backward, to the bit.
+    /// maxima alone ([`kernels::conv2d_weight_grad_at`](crate::kernels::conv2d_weight_grad_at)).
+    /// When Winograd's tiles ran it, their output gradient is laid out
+    /// straight from the maxima ([`kernels::conv2d_backward_at_maxima`](crate::kernels::conv2d_backward_at_maxima)).
+    /// Either way `dz` is not touched, and the gradients equal
+    /// [`Layer::backward`]'s to rounding (Winograd's weight and input
+    /// gradients to the bit). Otherwise the gradient is routed back into
+    /// `dz`, zeros and all, and backward goes on from there: the same
+    /// numbers as the two layers' own backward, to the bit.
     ///
     /// ```
     /// use keelnet::{Batch, Conv2D, Layer, MaxPool, MaxPoolGrad, Rank3, ReLU, TrainContext};
@@ -264,7 +270,18 @@ impl<
     ) {
         let g = Self::geometry::<H, W>();
         let (y, dy) = (pooled.y.as_slice(), pooled.dy.as_mut_slice());
-        if dx.is_none() && conv2d_pools_directly(&g) {
+        let fused = A::KIND != ActivationKind::Softmax && conv2d_pools_in_one_pass(&g, x.len());
+        if fused && !conv2d_pools_directly(&g) {
+            let at = (pooled.argmax, dy, y);
+            let grads = (&mut grads.weight[..], &mut grads.bias[..]);
+            let dx = dx.map(|dx| {
+                dx.resize(x.len());
+                dx.as_mut_slice()
+            });
+            conv2d_backward_at_maxima::<F, A>(&g, (PH, PW), at, grads, dx, scratch);
+            return;
+        }
+        if fused && dx.is_none() {
             let at = (pooled.argmax, dy, y);
             let grads = (&mut grads.weight[..], &mut grads.bias[..]);
             conv2d_weight_grad_at::<F, A>(&g, x.as_slice(), at, grads, scratch);
