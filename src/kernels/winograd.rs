@@ -26,6 +26,11 @@
 //! few samples, so that its tiles and products stay in cache between the
 //! transforms and the products; parts run in parallel, each product on one
 //! thread.
+//!
+//! Where max pooling follows, forward pools each sample's outputs while
+//! they are channels-last, instead of laying them out channel by channel
+//! ([`Outputs::Pooled`]), and backward lays out the output gradient
+//! channels-last straight from the pooled maxima ([`OutputGrad::AtMaxima`]).
 
 use rayon::iter::Either;
 use rayon::prelude::*;
