@@ -671,19 +671,8 @@ fn winograd_pooled_passes_match_the_layers_apart() {
             (grads, vec![F::nan(); batch * in_len])
         };
         let ((mut want_w, mut want_b), mut want_dx) = fresh();
-        let grads = (&mut want_w[..], &mut want_b[..]);
-        let (dw, db) = grads;
-        let dy_z = (&dz[..], None);
-        conv2d_backward::<F, Linear>(
-            g,
-            &x,
-            &weight,
-            dy_z,
-            dw,
-            db,
-            Some(&mut want_dx),
-            &mut unfused,
-        );
+        let (dw, db, dx) = (&mut want_w[..], &mut want_b[..], Some(&mut want_dx[..]));
+        conv2d_backward::<F, Linear>(g, &x, &weight, (&dz, None), dw, db, dx, &mut unfused);
         for with_dx in [true, false] {
             let ((mut dw, mut db), mut dx) = fresh();
             let at = (&argmax[..], &mut dy.clone()[..], &pooled[..]);

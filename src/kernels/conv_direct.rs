@@ -52,16 +52,14 @@ pub fn forward<F: Float, A: Activation>(
     let (in_len, out_len, len) = (g.c_in * hp * wp, g.c_out * g.positions(), wide_len(g, wp));
     let batch = y.len() / out_len.max(1);
     wide.resize(batch * CHANNELS * len, F::zero());
-    let (sample, positions) = (
-        Sample {
-            g,
-            wp,
-            taps,
-            weight,
-            bias,
-        },
-        g.positions(),
-    );
+    let sample = Sample {
+        g,
+        wp,
+        taps,
+        weight,
+        bias,
+    };
+    let positions = g.positions();
     let samples = xs
         .par_chunks_exact(in_len)
         .zip(y.par_chunks_exact_mut(out_len));

@@ -623,7 +623,8 @@ pub fn forward<F: Float>(
     s.bias.extend_from_slice(bias);
     s.bias.resize(t.c_out, F::zero());
     let (u, tiles, bias, (top, left)) = (&s.weights, &s.tiles, &s.bias, g.pad());
-    let (pool, pooled_len) = match &outputs {
+    // One sample's share of the outputs: all of them, or their pooling.
+    let (pool, sample_len) = match &outputs {
         Outputs::Full(_) => (1, out_len),
         Outputs::Pooled { p, .. } => (*p, g.c_out * (g.h_out / p) * (g.w_out / p)),
     };
@@ -634,8 +635,8 @@ pub fn forward<F: Float>(
                 .map(PartOutputs::Full),
         ),
         Outputs::Pooled { pooled, argmax, .. } => {
-            let len = batch * pooled_len;
-            let chunk = (t.samples * pooled_len).max(1);
+            let len = batch * sample_len;
+            let chunk = (t.samples * sample_len).max(1);
             Either::Right(
                 pooled[..len]
                     .par_chunks_mut(chunk)
@@ -737,7 +738,7 @@ pub fn forward<F: Float>(
                             }
                         }
                     }
-                    let sample = b * pooled_len..(b + 1) * pooled_len;
+                    let sample = b * sample_len..(b + 1) * sample_len;
                     match &mut outputs {
                         PartOutputs::Full(y) => {
                             let y = &mut y[sample];
@@ -811,17 +812,16 @@ pub fn backward<F: Float>(
 ) {
     let t = Tiling::of(g);
     let (in_len, out_len, count) = (g.c_in * g.h * g.w, g.c_out * g.positions(), t.count());
-    let (grad_len, derivative) = match grad {
-        OutputGrad::Dense { derivative, .. } => (out_len, derivative),
+    // One sample's gradient values, all of them, and the derivative.
+    let (grad_len, given, derivative) = match grad {
+        OutputGrad::Dense { dy, derivative, .. } => (out_len, dy.len(), derivative),
         OutputGrad::AtMaxima {
+            dz,
             pooled_size: (h, w),
             ..
-        } => (g.c_out * h * w, None),
+        } => (g.c_out * h * w, dz.len(), None),
     };
-    let batch = match grad {
-        OutputGrad::Dense { dy, .. } => dy.len(),
-        OutputGrad::AtMaxima { dz, .. } => dz.len(),
-    } / grad_len.max(1);
+    let batch = given / grad_len.max(1);
     let part_grads = POINTS * t.c_out * t.c_in + t.c_out;
     s.weight_grads
         .resize(batch.div_ceil(t.samples) * part_grads, F::zero());
