@@ -18,7 +18,7 @@ pub(crate) const CHUNK: Duration = Duration::from_millis(25);
 /// Chunks run on the chosen side before both are timed again, at first.
 /// Each time the same side wins again the wait doubles, up to
 /// [`KEEP_AT_MOST`]: a timing of one thread costs a chunk run slowly (a
-/// CNN step takes 1.75 times as long on one of two cores), which a steady
+/// CNN step takes about twice as long on one of two cores), which a steady
 /// machine need not pay often. A change of side, or all threads becoming
 /// much slower, starts again from here.
 const KEEP_FOR: u32 = 16;
