@@ -5,7 +5,8 @@ use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 use crate::kernels::{
-    ConvGeometry, ConvScratch, Gather, MatRef, OutputGrad, Outputs, Transpose, WinogradScratch,
+    ConvGeometry, ConvScratch, Gather, MatRef, OutputGrad, Outputs, Pointwise, Transpose,
+    WinogradScratch,
 };
 
 /// A floating-point element type: `f32` for training, `f64` for gradient checks.
@@ -120,24 +121,24 @@ pub trait Float:
     ///
     /// ```
     /// use keelnet::Float;
-    /// use keelnet::kernels::{ConvGeometry, Outputs, WinogradScratch};
+    /// use keelnet::kernels::{ConvGeometry, Outputs, Pointwise, WinogradScratch};
     /// // One 4×4 channel of ones through one 3×3 filter of ones.
     /// let g = ConvGeometry { c_in: 1, h: 4, w: 4, c_out: 1, k: 3, stride: 1, h_out: 2, w_out: 2 };
     /// let (x, params) = ([1.0; 16], (&[1.0; 9][..], &[0.5][..]));
     /// let (mut y, mut scratch) = ([0.0f32; 4], WinogradScratch::default());
-    /// f32::winograd_forward(&g, (&x, params.0, params.1), Outputs::Full(&mut y), &|_| {}, &mut scratch);
+    /// f32::winograd_forward(&g, (&x, params.0, params.1), Outputs::Full(&mut y), Pointwise::ReLU, &mut scratch);
     /// assert_eq!(y, [9.5; 4]);
     /// // Pooled 2×2: the maximum, the first of the equal values.
     /// let (mut pooled, mut argmax) = ([0.0f32], [9]);
     /// let outputs = Outputs::Pooled { p: 2, pooled: &mut pooled, argmax: &mut argmax };
-    /// f32::winograd_forward(&g, (&x, params.0, params.1), outputs, &|_| {}, &mut scratch);
+    /// f32::winograd_forward(&g, (&x, params.0, params.1), outputs, Pointwise::ReLU, &mut scratch);
     /// assert_eq!((pooled, argmax), ([9.5], [0]));
     /// ```
     fn winograd_forward(
         g: &ConvGeometry,
         inputs: (&[Self], &[Self], &[Self]),
         outputs: Outputs<'_, Self>,
-        activation: &(dyn Fn(&mut [Self]) + Sync),
+        activation: Pointwise<'_, Self>,
         scratch: &mut WinogradScratch<Self>,
     ) {
         crate::kernels::winograd_forward(g, inputs, outputs, activation, scratch);
@@ -150,11 +151,11 @@ pub trait Float:
     ///
     /// ```
     /// use keelnet::Float;
-    /// use keelnet::kernels::{ConvGeometry, OutputGrad, Outputs, WinogradScratch};
+    /// use keelnet::kernels::{ConvGeometry, OutputGrad, Outputs, Pointwise, WinogradScratch};
     /// let g = ConvGeometry { c_in: 1, h: 4, w: 4, c_out: 1, k: 3, stride: 1, h_out: 2, w_out: 2 };
     /// let (mut y, mut scratch) = ([0.0f32; 4], WinogradScratch::default());
     /// let inputs = (&[1.0; 16][..], &[1.0; 9][..], &[0.5][..]);
-    /// f32::winograd_forward(&g, inputs, Outputs::Full(&mut y), &|_| {}, &mut scratch);
+    /// f32::winograd_forward(&g, inputs, Outputs::Full(&mut y), Pointwise::ReLU, &mut scratch);
     /// let (mut d_weight, mut d_bias, mut dx) = ([0.0f32; 9], [0.0f32; 1], [0.0f32; 16]);
     /// let grads = (&mut d_weight[..], &mut d_bias[..]);
     /// let grad = OutputGrad::Dense { dy: &[1.0; 4], y: &y, derivative: None };
@@ -181,12 +182,12 @@ pub trait Float:
     ///
     /// ```
     /// use keelnet::Float;
-    /// use keelnet::kernels::{ConvGeometry, ConvScratch};
+    /// use keelnet::kernels::{ConvGeometry, ConvScratch, Pointwise};
     /// let g = ConvGeometry { c_in: 1, h: 3, w: 3, c_out: 1, k: 2, stride: 1, h_out: 2, w_out: 2 };
     /// let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
     /// let (mut pooled, mut argmax, mut scratch) = ([0.0f32], [0], ConvScratch::default());
     /// let outputs = (&mut pooled[..], &mut argmax[..]);
-    /// f32::conv_forward_pooled(&g, &x, (&[1.0; 4], &[0.0]), 2, outputs, &|_| {}, &mut scratch);
+    /// f32::conv_forward_pooled(&g, &x, (&[1.0; 4], &[0.0]), 2, outputs, Pointwise::ReLU, &mut scratch);
     /// assert_eq!((pooled, argmax), ([28.0], [3]));
     /// ```
     fn conv_forward_pooled(
@@ -195,7 +196,7 @@ pub trait Float:
         params: (&[Self], &[Self]),
         p: usize,
         outputs: (&mut [Self], &mut [u32]),
-        act: &(dyn Fn(&mut [Self]) + Sync),
+        act: Pointwise<'_, Self>,
         scratch: &mut ConvScratch<Self>,
     ) {
         crate::kernels::conv_forward_pooled(g, x, params, p, outputs, act, scratch);
@@ -210,12 +211,12 @@ pub trait Float:
     ///
     /// ```
     /// use keelnet::Float;
-    /// use keelnet::kernels::{ConvGeometry, ConvScratch};
+    /// use keelnet::kernels::{ConvGeometry, ConvScratch, Pointwise};
     /// let g = ConvGeometry { c_in: 1, h: 3, w: 3, c_out: 1, k: 2, stride: 1, h_out: 2, w_out: 2 };
     /// let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
     /// let (mut pooled, mut argmax, mut scratch) = ([0.0f32], [0], ConvScratch::default());
     /// let outputs = (&mut pooled[..], &mut argmax[..]);
-    /// f32::conv_forward_pooled(&g, &x, (&[1.0; 4], &[0.0]), 2, outputs, &|_| {}, &mut scratch);
+    /// f32::conv_forward_pooled(&g, &x, (&[1.0; 4], &[0.0]), 2, outputs, Pointwise::ReLU, &mut scratch);
     /// let (mut d_weight, mut d_bias) = ([0.0f32; 4], [0.0f32]);
     /// let grads = (&mut d_weight[..], &mut d_bias[..]);
     /// f32::conv_weight_grad_at(&g, &x, (&argmax, &[2.0]), grads, &mut scratch);
@@ -303,7 +304,7 @@ impl Float for f32 {
         g: &ConvGeometry,
         inputs: (&[Self], &[Self], &[Self]),
         outputs: Outputs<'_, Self>,
-        activation: &(dyn Fn(&mut [Self]) + Sync),
+        activation: Pointwise<'_, Self>,
         scratch: &mut WinogradScratch<Self>,
     ) {
         crate::kernels::winograd_forward(g, inputs, outputs, activation, scratch);
@@ -325,7 +326,7 @@ impl Float for f32 {
         params: (&[Self], &[Self]),
         p: usize,
         outputs: (&mut [Self], &mut [u32]),
-        act: &(dyn Fn(&mut [Self]) + Sync),
+        act: Pointwise<'_, Self>,
         scratch: &mut ConvScratch<Self>,
     ) {
         crate::kernels::conv_forward_pooled(g, x, params, p, outputs, act, scratch);

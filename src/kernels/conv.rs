@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 use super::conv_fold::fold;
 use super::winograd::{self, ActivationDerivative, OutputGrad, Outputs, WinogradScratch};
-use super::{Gather, conv_direct, copy_short, sum_lanes};
+use super::{Gather, Pointwise, conv_direct, copy_short, sum_lanes};
 use crate::{Activation, ActivationKind, Float, GemmShape};
 
 /// The sizes of one convolution. Padding is implied by the output size:
@@ -203,7 +203,7 @@ pub fn conv2d_forward<F: Float, A: Activation>(
             g,
             (x, weight, bias),
             outputs,
-            &activation,
+            Pointwise::of::<A>(&activation),
             &mut scratch.winograd,
         );
         return;

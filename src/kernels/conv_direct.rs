@@ -11,15 +11,18 @@
 
 use rayon::prelude::*;
 
+use super::elementwise::vectorized_wide;
 use super::pool::Plane;
-use super::{ConvGeometry, copy_short, vectorized};
+use super::{ConvGeometry, Pointwise, copy_short, vectorized};
 use crate::{Activation, ActivationKind, Float};
 
 /// The most taps (`C_IN·K·K`) the direct kernels take.
 const MAX_TAPS: usize = 27;
 
-/// Lanes of one accumulator.
-const LANES: usize = 8;
+/// Positions of one run of the stencil: two vectors per channel of eight
+/// lanes (AVX2, and the baseline), or of sixteen (AVX-512).
+const RUN: usize = 2 * 8;
+const WIDE_RUN: usize = 2 * 16;
 
 /// Output channels computed together (each input load feeds all of them).
 const CHANNELS: usize = 4;
@@ -104,7 +107,7 @@ pub fn forward_pooled<F: Float>(
     (xs, taps): (&[F], &[usize]),
     (weight, bias): (&[F], &[F]),
     (pooled, argmax): (&mut [F], &mut [u32]),
-    act: &(dyn Fn(&mut [F]) + Sync),
+    act: Pointwise<'_, F>,
     wide: &mut Vec<F>,
 ) {
     let (in_len, len) = (g.c_in * hp * wp, wide_len(g, wp));
@@ -129,7 +132,8 @@ pub fn forward_pooled<F: Float>(
             sample.forward(
                 x,
                 wide,
-                act,
+                #[inline(always)]
+                |plane| act.apply(plane),
                 #[inline(always)]
                 |o, plane| {
                     let plane = Plane {
@@ -169,17 +173,19 @@ impl<F: Float> Sample<'_, F> {
     ) {
         let (g, taps, weight, bias) = (self.g, self.taps, self.weight, self.bias);
         let len = wide_len(g, self.wp);
-        vectorized(
+        vectorized_wide(
             #[inline(always)]
-            || {
+            |wide_lanes| {
                 let mut o = 0;
                 while o < g.c_out {
                     let block = if g.c_out - o >= CHANNELS { CHANNELS } else { 1 };
                     let (weight, bias) = (&weight[o * taps.len()..], &bias[o..]);
-                    if block == CHANNELS {
-                        stencil::<F, CHANNELS>(x, taps, weight, bias, wide);
-                    } else {
-                        stencil::<F, 1>(x, taps, weight, bias, wide);
+                    match (block == CHANNELS, wide_lanes) {
+                        (true, true) => {
+                            stencil::<F, CHANNELS, WIDE_RUN>(x, taps, weight, bias, wide)
+                        }
+                        (true, false) => stencil::<F, CHANNELS, RUN>(x, taps, weight, bias, wide),
+                        (false, _) => stencil::<F, 1, RUN>(x, taps, weight, bias, wide),
                     }
                     for (i, plane) in wide.chunks_exact_mut(len).take(block).enumerate() {
                         // The activation over the whole wide plane, one long run.
@@ -194,9 +200,12 @@ impl<F: Float> Sample<'_, F> {
 }
 
 /// `wide[i][p] = bias[i] + Σ_t weight[i][t] · x[p + taps[t]]` for `B`
-/// channels, `LANES` positions at a time.
+/// channels, `RUN` positions at a time: two vectors' worth per channel,
+/// independent sums that hide the latency of the additions. The last run
+/// ends at the plane's end, overlapping the one before it (it writes the
+/// same values there).
 #[inline(always)]
-fn stencil<F: Float, const B: usize>(
+fn stencil<F: Float, const B: usize, const RUN: usize>(
     x: &[F],
     taps: &[usize],
     weight: &[F],
@@ -205,19 +214,17 @@ fn stencil<F: Float, const B: usize>(
 ) {
     let n = taps.len();
     let len = wide.len() / CHANNELS;
-    // Two runs of lanes per channel: independent sums hide the latency
-    // of the additions.
-    const RUN: usize = 2 * LANES;
-    let full = len / RUN * RUN;
     // Each channel's weights as a slice of `n`: indexed by tap, unchecked.
     let rows: [&[F]; B] = std::array::from_fn(|i| &weight[i * n..][..n]);
-    for p in (0..full).step_by(RUN) {
+    let (full, last) = (len / RUN * RUN, len.saturating_sub(RUN));
+    let overlapping = (full < len && len >= RUN).then_some(last);
+    for p in (0..full).step_by(RUN).chain(overlapping) {
         let mut acc = [[F::zero(); RUN]; B];
         for (i, acc) in acc.iter_mut().enumerate() {
             *acc = [bias[i]; RUN];
         }
         for (t, &tap) in taps.iter().enumerate() {
-            let xs: &[F; RUN] = x[p + tap..][..RUN].try_into().expect("two runs of lanes");
+            let xs: &[F; RUN] = x[p + tap..][..RUN].try_into().expect("a run");
             for (acc, row) in acc.iter_mut().zip(rows) {
                 let w = row[t];
                 for (a, &v) in acc.iter_mut().zip(xs) {
@@ -229,7 +236,8 @@ fn stencil<F: Float, const B: usize>(
             wide[i * len + p..][..RUN].copy_from_slice(acc);
         }
     }
-    for p in full..len {
+    // A plane shorter than a run.
+    for p in if len < RUN { 0..len } else { len..len } {
         for i in 0..B {
             let mut sum = bias[i];
             for (t, &tap) in taps.iter().enumerate() {

@@ -21,7 +21,9 @@
 use rayon::prelude::*;
 
 use super::winograd::{self, OutputGrad, Outputs};
-use super::{ConvGeometry, ConvScratch, conv_direct, for_each_part, sum_lanes, vectorized};
+use super::{
+    ConvGeometry, ConvScratch, Pointwise, conv_direct, for_each_part, sum_lanes, vectorized,
+};
 use crate::{Activation, ActivationKind, Float};
 
 /// Whether the direct kernels take this convolution (few taps, stride 1):
@@ -95,11 +97,12 @@ pub fn conv2d_forward_pooled<F: Float, A: Activation>(
         A::KIND != ActivationKind::Softmax && conv2d_pools_in_one_pass(g, batch),
         "direct or Winograd kernels and an elementwise activation only"
     );
-    let activation = |plane: &mut [F]| A::forward(plane);
+    let other = |plane: &mut [F]| A::forward(plane);
+    let activation = Pointwise::of::<A>(&other);
     if winograd::takes(g, batch) {
         let outputs = Outputs::Pooled { p, pooled, argmax };
         let inputs = (x, weight, bias);
-        return F::winograd_forward(g, inputs, outputs, &activation, &mut scratch.winograd);
+        return F::winograd_forward(g, inputs, outputs, activation, &mut scratch.winograd);
     }
     F::conv_forward_pooled(
         g,
@@ -107,20 +110,20 @@ pub fn conv2d_forward_pooled<F: Float, A: Activation>(
         (weight, bias),
         p,
         (pooled, argmax),
-        &activation,
+        activation,
         scratch,
     );
 }
 
-/// [`conv2d_forward_pooled`] with the activation `act` as a function over
-/// a plane in place: what [`Float::conv_forward_pooled`] runs.
+/// [`conv2d_forward_pooled`] with the activation `act` applied over a
+/// plane in place: what [`Float::conv_forward_pooled`] runs.
 pub(crate) fn forward_pooled<F: Float>(
     g: &ConvGeometry,
     x: &[F],
     params: (&[F], &[F]),
     p: usize,
     outputs: (&mut [F], &mut [u32]),
-    act: &(dyn Fn(&mut [F]) + Sync),
+    act: Pointwise<'_, F>,
     scratch: &mut ConvScratch<F>,
 ) {
     let ConvScratch {

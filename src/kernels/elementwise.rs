@@ -123,6 +123,31 @@ pub fn vectorized<R, B: FnOnce() -> R>(f: B) -> R {
     f()
 }
 
+/// Runs `wide(true)` inlined into a copy compiled for AVX-512 when that is
+/// the selected instruction set, else `wide(false)` as [`vectorized`] runs it:
+/// for loops whose blocking depends on the vector width.
+pub(crate) fn vectorized_wide<R, B: FnOnce(bool) -> R>(f: B) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if Isa::selected() == Isa::Avx512 {
+        // SAFETY: the CPU runs AVX-512F (`Isa::selected` checked), and with it AVX2 and FMA.
+        return unsafe { on_avx512(|| f(true)) };
+    }
+    vectorized(
+        #[inline(always)]
+        || f(false),
+    )
+}
+
+/// `f()`, with `f` inlined and compiled for AVX-512.
+///
+/// # Safety
+/// The CPU runs AVX-512F, AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn on_avx512<R, B: FnOnce() -> R>(f: B) -> R {
+    f()
+}
+
 /// `f()`, with `f` inlined and compiled for AVX2.
 ///
 /// # Safety

@@ -11,6 +11,7 @@ mod conv_maxima;
 mod dense;
 mod elementwise;
 mod gemm;
+mod pointwise;
 mod pool;
 pub mod reference;
 mod rows;
@@ -29,6 +30,7 @@ pub(crate) use conv_maxima::{
 pub use dense::{dense_backward, dense_forward};
 pub use elementwise::{Parts, for_each_part, vectorized};
 pub use gemm::{Epilogue, Gather, Isa, MatRef, NoEpilogue, Operand, sgemm, sgemm_on};
+pub use pointwise::Pointwise;
 pub use pool::{max_pool_backward, max_pool_forward};
 pub use reference::{matmul, matmul_a_bt, matmul_at_b};
 pub use rows::{copy_short, sum_lanes, sum_rows};

@@ -36,7 +36,7 @@ use rayon::iter::Either;
 use rayon::prelude::*;
 
 use super::pool::max_pool_channels_last;
-use super::{ConvGeometry, Transpose, conv_direct, sum_lanes, vectorized};
+use super::{ConvGeometry, Pointwise, Transpose, conv_direct, sum_lanes, vectorized};
 use crate::{Float, GemmShape};
 
 /// Channels transformed together, one per lane.
@@ -112,6 +112,9 @@ pub struct WinogradScratch<F> {
     bias: Vec<F>,
     /// Each tile's (row, column) in tiles.
     tiles: Vec<(usize, usize)>,
+    /// Where each output position's gradient starts in the channels-last
+    /// output gradient that backward transforms.
+    grad_offsets: Vec<usize>,
 }
 
 /// How a convolution's outputs are cut into tiles and its batch into parts.
@@ -193,105 +196,139 @@ fn scale<F: Float>(a: Lanes<F>, by: f64) -> Lanes<F> {
     lanewise(a, a, |a, _| a * by)
 }
 
-/// `Bᵀ d` along one axis of an input tile: the 6 points from 6 inputs.
-#[inline(always)]
-fn input_1d<F: Float>([d0, d1, d2, d3, d4, d5]: [Lanes<F>; 6]) -> [Lanes<F>; 6] {
-    // Rows of Bᵀ: [4 0 -5 0 1 0], [0 -4 -4 1 1 0], [0 4 -4 -1 1 0],
-    // [0 -2 -1 2 1 0], [0 2 -1 -2 1 0], [0 4 0 -5 0 1].
-    let (even, odd) = (sub(d4, scale(d2, 4.0)), sub(scale(d1, 4.0), d3));
-    let (near, far) = (sub(d4, d2), scale(sub(d1, d3), 2.0));
-    [
-        add(sub(scale(d0, 4.0), scale(d2, 5.0)), d4),
-        sub(even, odd),
-        add(even, odd),
-        sub(near, far),
-        add(near, far),
-        add(sub(scale(d1, 4.0), scale(d3, 5.0)), d5),
-    ]
+/// A 1-D transform along one axis of a tile: `R` groups of lanes in, `S`
+/// out. [`both_axes`] applies it along both axes. It is a trait, not a
+/// function value, so that every application is inlined into the
+/// vectorized loop around it: passed as a function, `B D` went through an
+/// out-of-line `Fn::call` compiled without AVX2.
+trait Axis<const R: usize, const S: usize> {
+    fn apply<F: Float>(x: [Lanes<F>; R]) -> [Lanes<F>; S];
 }
 
-/// `B D` along one axis: the adjoint of [`input_1d`].
-#[inline(always)]
-fn input_grad_1d<F: Float>([e0, e1, e2, e3, e4, e5]: [Lanes<F>; 6]) -> [Lanes<F>; 6] {
-    let (odd, near, far) = (sub(e2, e1), add(e3, e4), sub(e4, e3));
-    [
-        scale(e0, 4.0),
-        add(add(scale(odd, 4.0), scale(far, 2.0)), scale(e5, 4.0)),
-        neg(add(add(scale(e0, 5.0), scale(add(e1, e2), 4.0)), near)),
-        sub(sub(neg(odd), scale(far, 2.0)), scale(e5, 5.0)),
-        add(add(e0, add(e1, e2)), near),
-        e5,
-    ]
+/// `Bᵀ d` along one axis of an input tile: the 6 points from 6 inputs.
+struct InputPoints;
+
+impl Axis<6, 6> for InputPoints {
+    #[inline(always)]
+    fn apply<F: Float>([d0, d1, d2, d3, d4, d5]: [Lanes<F>; 6]) -> [Lanes<F>; 6] {
+        // Rows of Bᵀ: [4 0 -5 0 1 0], [0 -4 -4 1 1 0], [0 4 -4 -1 1 0],
+        // [0 -2 -1 2 1 0], [0 2 -1 -2 1 0], [0 4 0 -5 0 1].
+        let (even, odd) = (sub(d4, scale(d2, 4.0)), sub(scale(d1, 4.0), d3));
+        let (near, far) = (sub(d4, d2), scale(sub(d1, d3), 2.0));
+        [
+            add(sub(scale(d0, 4.0), scale(d2, 5.0)), d4),
+            sub(even, odd),
+            add(even, odd),
+            sub(near, far),
+            add(near, far),
+            add(sub(scale(d1, 4.0), scale(d3, 5.0)), d5),
+        ]
+    }
+}
+
+/// `B D` along one axis: the adjoint of [`InputPoints`].
+struct InputGrads;
+
+impl Axis<6, 6> for InputGrads {
+    #[inline(always)]
+    fn apply<F: Float>([e0, e1, e2, e3, e4, e5]: [Lanes<F>; 6]) -> [Lanes<F>; 6] {
+        let (odd, near, far) = (sub(e2, e1), add(e3, e4), sub(e4, e3));
+        [
+            scale(e0, 4.0),
+            add(add(scale(odd, 4.0), scale(far, 2.0)), scale(e5, 4.0)),
+            neg(add(add(scale(e0, 5.0), scale(add(e1, e2), 4.0)), near)),
+            sub(sub(neg(odd), scale(far, 2.0)), scale(e5, 5.0)),
+            add(add(e0, add(e1, e2)), near),
+            e5,
+        ]
+    }
 }
 
 /// `Aᵀ m` along one axis: a tile's 4 outputs from its 6 points.
-#[inline(always)]
-fn output_1d<F: Float>([m0, m1, m2, m3, m4, m5]: [Lanes<F>; 6]) -> [Lanes<F>; 4] {
-    // Rows of Aᵀ: [1 1 1 1 1 0], [0 1 -1 2 -2 0], [0 1 1 4 4 0], [0 1 -1 8 -8 1].
-    let (sum12, diff12, sum34, diff34) = (add(m1, m2), sub(m1, m2), add(m3, m4), sub(m3, m4));
-    [
-        add(add(m0, sum12), sum34),
-        add(diff12, scale(diff34, 2.0)),
-        add(sum12, scale(sum34, 4.0)),
-        add(add(diff12, scale(diff34, 8.0)), m5),
-    ]
+struct OutputValues;
+
+impl Axis<6, 4> for OutputValues {
+    #[inline(always)]
+    fn apply<F: Float>([m0, m1, m2, m3, m4, m5]: [Lanes<F>; 6]) -> [Lanes<F>; 4] {
+        // Rows of Aᵀ: [1 1 1 1 1 0], [0 1 -1 2 -2 0], [0 1 1 4 4 0], [0 1 -1 8 -8 1].
+        let (sum12, diff12) = (add(m1, m2), sub(m1, m2));
+        let (sum34, diff34) = (add(m3, m4), sub(m3, m4));
+        [
+            add(add(m0, sum12), sum34),
+            add(diff12, scale(diff34, 2.0)),
+            add(sum12, scale(sum34, 4.0)),
+            add(add(diff12, scale(diff34, 8.0)), m5),
+        ]
+    }
 }
 
-/// `A z` along one axis: the adjoint of [`output_1d`].
-#[inline(always)]
-fn output_grad_1d<F: Float>([z0, z1, z2, z3]: [Lanes<F>; 4]) -> [Lanes<F>; 6] {
-    let (even, odd) = (add(z0, z2), add(z1, z3));
-    let (even4, odd2) = (add(z0, scale(z2, 4.0)), add(scale(z1, 2.0), scale(z3, 8.0)));
-    [
-        z0,
-        add(even, odd),
-        sub(even, odd),
-        add(even4, odd2),
-        sub(even4, odd2),
-        z3,
-    ]
+/// `A z` along one axis: the adjoint of [`OutputValues`].
+struct OutputGradPoints;
+
+impl Axis<4, 6> for OutputGradPoints {
+    #[inline(always)]
+    fn apply<F: Float>([z0, z1, z2, z3]: [Lanes<F>; 4]) -> [Lanes<F>; 6] {
+        let (even, odd) = (add(z0, z2), add(z1, z3));
+        let (even4, odd2) = (add(z0, scale(z2, 4.0)), add(scale(z1, 2.0), scale(z3, 8.0)));
+        [
+            z0,
+            add(even, odd),
+            sub(even, odd),
+            add(even4, odd2),
+            sub(even4, odd2),
+            z3,
+        ]
+    }
 }
 
 /// `G g` along one axis of a kernel: its 6 points from its 3 taps.
-#[inline(always)]
-fn weight_1d<F: Float>([g0, g1, g2]: [Lanes<F>; 3]) -> [Lanes<F>; 6] {
-    // Rows of G: [1/4 0 0], [-1/6 -1/6 -1/6], [-1/6 1/6 -1/6],
-    // [1/24 1/12 1/6], [1/24 -1/12 1/6], [0 0 1].
-    let (outer, outer4) = (add(g0, g2), add(g0, scale(g2, 4.0)));
-    [
-        scale(g0, 0.25),
-        scale(add(outer, g1), -1.0 / 6.0),
-        scale(sub(outer, g1), -1.0 / 6.0),
-        scale(add(outer4, scale(g1, 2.0)), 1.0 / 24.0),
-        scale(sub(outer4, scale(g1, 2.0)), 1.0 / 24.0),
-        g2,
-    ]
+struct WeightPoints;
+
+impl Axis<3, 6> for WeightPoints {
+    #[inline(always)]
+    fn apply<F: Float>([g0, g1, g2]: [Lanes<F>; 3]) -> [Lanes<F>; 6] {
+        // Rows of G: [1/4 0 0], [-1/6 -1/6 -1/6], [-1/6 1/6 -1/6],
+        // [1/24 1/12 1/6], [1/24 -1/12 1/6], [0 0 1].
+        let (outer, outer4) = (add(g0, g2), add(g0, scale(g2, 4.0)));
+        [
+            scale(g0, 0.25),
+            scale(add(outer, g1), -1.0 / 6.0),
+            scale(sub(outer, g1), -1.0 / 6.0),
+            scale(add(outer4, scale(g1, 2.0)), 1.0 / 24.0),
+            scale(sub(outer4, scale(g1, 2.0)), 1.0 / 24.0),
+            g2,
+        ]
+    }
 }
 
-/// `Gᵀ w` along one axis: the adjoint of [`weight_1d`].
-#[inline(always)]
-fn weight_grad_1d<F: Float>([w0, w1, w2, w3, w4, w5]: [Lanes<F>; 6]) -> [Lanes<F>; 3] {
-    let (sum12, diff12) = (
-        scale(add(w1, w2), -1.0 / 6.0),
-        scale(sub(w2, w1), 1.0 / 6.0),
-    );
-    let (sum34, diff34) = (
-        scale(add(w3, w4), 1.0 / 24.0),
-        scale(sub(w3, w4), 1.0 / 12.0),
-    );
-    [
-        add(add(scale(w0, 0.25), sum12), sum34),
-        add(diff12, diff34),
-        add(add(sum12, scale(sum34, 4.0)), w5),
-    ]
+/// `Gᵀ w` along one axis: the adjoint of [`WeightPoints`].
+struct WeightGrads;
+
+impl Axis<6, 3> for WeightGrads {
+    #[inline(always)]
+    fn apply<F: Float>([w0, w1, w2, w3, w4, w5]: [Lanes<F>; 6]) -> [Lanes<F>; 3] {
+        let (sum12, diff12) = (
+            scale(add(w1, w2), -1.0 / 6.0),
+            scale(sub(w2, w1), 1.0 / 6.0),
+        );
+        let (sum34, diff34) = (
+            scale(add(w3, w4), 1.0 / 24.0),
+            scale(sub(w3, w4), 1.0 / 12.0),
+        );
+        [
+            add(add(scale(w0, 0.25), sum12), sum34),
+            add(diff12, diff34),
+            add(add(sum12, scale(sum34, 4.0)), w5),
+        ]
+    }
 }
 
-/// `f` along the rows of a tile (each column through it), then along
-/// its columns: `F x Fᵀ` for a 1-D transform `F`.
+/// `T` along the rows of a tile (each column through it), then along
+/// its columns: `T x Tᵀ`.
 #[inline(always)]
-fn both_axes<F: Float, const R: usize, const S: usize>(
+fn both_axes<T: Axis<R, S>, F: Float, const R: usize, const S: usize>(
     x: [[Lanes<F>; R]; R],
-    f: impl Fn([Lanes<F>; R]) -> [Lanes<F>; S],
+    _transform: T,
 ) -> [[Lanes<F>; S]; S] {
     let zero = [F::zero(); LANES];
     let mut columns = [[zero; S]; R];
@@ -300,7 +337,7 @@ fn both_axes<F: Float, const R: usize, const S: usize>(
         for (i, value) in line.iter_mut().enumerate() {
             *value = x[i][j];
         }
-        *column = f(line);
+        *column = T::apply(line);
     }
     let mut out = [[zero; S]; S];
     for (i, row) in out.iter_mut().enumerate() {
@@ -308,7 +345,7 @@ fn both_axes<F: Float, const R: usize, const S: usize>(
         for (j, value) in line.iter_mut().enumerate() {
             *value = columns[j][i];
         }
-        *row = f(line);
+        *row = T::apply(line);
     }
     out
 }
@@ -519,7 +556,7 @@ fn transform_weights<F: Float>(g: &ConvGeometry, t: &Tiling, weight: &[F], u: &m
                     })
                 })
             });
-            let points = both_axes(kernel, weight_1d);
+            let points = both_axes(kernel, WeightPoints);
             for (p, point) in points.as_flattened().iter().enumerate() {
                 store(u, (p * t.c_in + c) * t.c_out + first, *point);
             }
@@ -553,7 +590,7 @@ fn weight_grads_out<F: Float>(
                     cols,
                 },
             );
-            let kernel = both_axes(points, weight_grad_1d);
+            let kernel = both_axes(points, WeightGrads);
             for l in 0..LANES.min(g.c_in - first) {
                 for (tap, value) in kernel.as_flattened().iter().enumerate() {
                     d_weight[(o * g.c_in + first + l) * 9 + tap] = value[l];
@@ -597,13 +634,13 @@ enum PartOutputs<'a, F> {
 /// `y = act(conv(x, weight) + bias)` for a batch `x: [B, C_IN, H, W]`, into
 /// `outputs`, `activation` applying `act` in place over one sample's
 /// outputs (`[C_OUT, H_OUT, W_OUT]`, or channels-last when pooled: it must
-/// be elementwise then). The activation comes as a function, not a type,
-/// so that this code is compiled once, not once per activation.
+/// be elementwise then). The activation comes as a value, not a type, so
+/// that this code is compiled once, not once per activation.
 pub fn forward<F: Float>(
     g: &ConvGeometry,
     (x, weight, bias): (&[F], &[F], &[F]),
     outputs: Outputs<'_, F>,
-    activation: &(dyn Fn(&mut [F]) + Sync),
+    activation: Pointwise<'_, F>,
     s: &mut WinogradScratch<F>,
 ) {
     let t = Tiling::of(g);
@@ -671,7 +708,7 @@ pub fn forward<F: Float>(
                                 rows,
                                 cols: t.c_in,
                             };
-                            let points = both_axes(load_tile::<F, SIDE>(padded, at), input_1d);
+                            let points = both_axes(load_tile::<F, SIDE>(padded, at), InputPoints);
                             let cols = n * t.c_in;
                             let base = tile * t.c_in + first;
                             let to = Strided {
@@ -717,7 +754,7 @@ pub fn forward<F: Float>(
                                 rows: SIDE * cols,
                                 cols,
                             };
-                            let mut values = both_axes(load_tile::<F, SIDE>(m, at), output_1d);
+                            let mut values = both_axes(load_tile::<F, SIDE>(m, at), OutputValues);
                             let bias = load(bias, first);
                             for value in values.as_flattened_mut() {
                                 *value = add(*value, bias);
@@ -745,10 +782,10 @@ pub fn forward<F: Float>(
                             let layout = (0, 0, g.w_out);
                             let size = (g.h_out, g.w_out);
                             to_channels_first(outputs_last, layout, t.c_out, y, size);
-                            activation(y);
+                            activation.apply(y);
                         }
                         PartOutputs::Pooled(pooled, argmax) => {
-                            activation(outputs_last);
+                            activation.apply(outputs_last);
                             let sizes = (g.c_out, g.h_out, g.w_out);
                             let (pooled, argmax) =
                                 (&mut pooled[sample.clone()], &mut argmax[sample]);
@@ -832,8 +869,12 @@ pub fn backward<F: Float>(
     }
     let mut no_dx = Vec::new();
     let dx = dx.unwrap_or(&mut no_dx);
-    let (u, tiles, (top, left)) = (&s.weights, &s.tiles, g.pad());
     let dz_width = OUT * t.cols;
+    s.grad_offsets.clear();
+    s.grad_offsets
+        .extend((0..g.h_out).flat_map(|i| (0..g.w_out).map(move |j| (i * dz_width + j) * t.c_out)));
+    let (u, tiles, grad_offsets) = (&s.weights, &s.tiles, &s.grad_offsets);
+    let (top, left) = g.pad();
     let samples = t.samples;
     let parts = s
         .inputs
@@ -878,16 +919,19 @@ pub fn backward<F: Float>(
                             ..
                         } => {
                             dz.fill(F::zero());
-                            let (values, argmax) = (&at_maxima[sample.clone()], &argmax[sample]);
-                            let per_channel = grad_len / g.c_out.max(1);
-                            let maxima = values[..grad_len].iter().zip(&argmax[..grad_len]);
-                            for (index, (&d, &at)) in maxima.enumerate() {
-                                // The maximum's channel, row and column.
-                                let o = index / per_channel;
-                                let within = at as usize - o * g.positions();
-                                let (i, j) = (within / g.w_out, within % g.w_out);
-                                dz[(i * dz_width + j) * t.c_out + o] += d;
-                                d_bias[o] += d;
+                            let values = &at_maxima[sample.clone()][..grad_len];
+                            let argmax = &argmax[sample][..grad_len];
+                            let per_channel = (grad_len / g.c_out.max(1)).max(1);
+                            let channels = values
+                                .chunks_exact(per_channel)
+                                .zip(argmax.chunks_exact(per_channel));
+                            for (o, (values, argmax)) in channels.enumerate() {
+                                let (plane, mut sum) = (o * g.positions(), F::zero());
+                                for (&d, &at) in values.iter().zip(argmax) {
+                                    dz[grad_offsets[at as usize - plane] + o] += d;
+                                    sum += d;
+                                }
+                                d_bias[o] += sum;
                             }
                         }
                     }
@@ -901,7 +945,7 @@ pub fn backward<F: Float>(
                                 rows,
                                 cols: t.c_out,
                             };
-                            let points = both_axes(load_tile::<F, OUT>(dz, at), output_grad_1d);
+                            let points = both_axes(load_tile::<F, OUT>(dz, at), OutputGradPoints);
                             let cols = n * t.c_out;
                             let base = tile * t.c_out + first;
                             store_tile(
@@ -971,7 +1015,7 @@ pub fn backward<F: Float>(
                                 rows: SIDE * cols,
                                 cols,
                             };
-                            let grads = both_axes(load_tile::<F, SIDE>(d, at), input_grad_1d);
+                            let grads = both_axes(load_tile::<F, SIDE>(d, at), InputGrads);
                             let rows = t.width * t.c_in;
                             let base = OUT * r * rows + OUT * c * t.c_in + first;
                             let to = Strided {
