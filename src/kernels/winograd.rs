@@ -393,13 +393,24 @@ impl Strided {
     }
 }
 
-/// The `R`×`R` tile of groups of lanes at `at` in `values`.
+/// `T x Tᵀ` of the `R`×`R` tile of groups of lanes at `at` in `values`,
+/// streamed: each column is read from `values` and transformed, then each
+/// row of the result is transformed and handed to `row_out(i, row)`. Only
+/// a line and the transformed columns are live at a time, never a whole
+/// tile copied by value.
 #[inline(always)]
-fn load_tile<F: Float, const R: usize>(values: &[F], at: Strided) -> [[Lanes<F>; R]; R] {
+fn transform_tile<T: Axis<R, S>, F: Float, const R: usize, const S: usize>(
+    values: &[F],
+    at: Strided,
+    _transform: T,
+    mut row_out: impl FnMut(usize, [Lanes<F>; S]),
+) {
     at.check::<R>(values.len());
-    let mut tile = [[[F::zero(); LANES]; R]; R];
-    for (i, row) in tile.iter_mut().enumerate() {
-        for (j, lanes) in row.iter_mut().enumerate() {
+    let zero = [F::zero(); LANES];
+    let mut columns = [[zero; S]; R];
+    for (j, column) in columns.iter_mut().enumerate() {
+        let mut line = [zero; R];
+        for (i, lanes) in line.iter_mut().enumerate() {
             // SAFETY: i, j < R, so the group ends at most at
             // base + (R - 1)·(rows + cols) + LANES, which `check` bounded by the length.
             *lanes = unsafe {
@@ -410,26 +421,51 @@ fn load_tile<F: Float, const R: usize>(values: &[F], at: Strided) -> [[Lanes<F>;
                     .read_unaligned()
             };
         }
+        *column = T::apply(line);
     }
-    tile
+    for i in 0..S {
+        let mut line = [zero; R];
+        for (value, column) in line.iter_mut().zip(&columns) {
+            *value = column[i];
+        }
+        row_out(i, T::apply(line));
+    }
 }
 
-/// Writes (or with `accumulate`, adds) the `R`×`R` tile of groups of
-/// lanes at `at` in `values`.
-#[inline(always)]
-fn store_tile<F: Float, const R: usize>(
-    values: &mut [F],
+/// The rows of an `R`×`R` tile of groups of lanes at `at` in `values`,
+/// written (or with `accumulate`, added) one at a time; the tile's bounds
+/// are checked once.
+struct TileRows<'a, F, const R: usize> {
+    values: &'a mut [F],
     at: Strided,
-    tile: &[[Lanes<F>; R]; R],
     accumulate: bool,
-) {
-    at.check::<R>(values.len());
-    for (i, row) in tile.iter().enumerate() {
-        for (j, &lanes) in row.iter().enumerate() {
-            // SAFETY: as in `load_tile`: inside the buffer by `check`.
+}
+
+impl<'a, F: Float, const R: usize> TileRows<'a, F, R> {
+    #[inline(always)]
+    fn new(values: &'a mut [F], at: Strided, accumulate: bool) -> Self {
+        at.check::<R>(values.len());
+        Self {
+            values,
+            at,
+            accumulate,
+        }
+    }
+
+    /// Writes (or adds) row `i`.
+    #[inline(always)]
+    fn write(&mut self, i: usize, row: [Lanes<F>; R]) {
+        assert!(i < R, "a row past the tile");
+        for (j, lanes) in row.into_iter().enumerate() {
+            // SAFETY: i, j < R: inside the buffer by the check in `new`, as
+            // in `transform_tile`.
             unsafe {
-                let target = values.as_mut_ptr().add(at.at(i, j)).cast::<Lanes<F>>();
-                let value = if accumulate {
+                let target = self
+                    .values
+                    .as_mut_ptr()
+                    .add(self.at.at(i, j))
+                    .cast::<Lanes<F>>();
+                let value = if self.accumulate {
                     add(target.read_unaligned(), lanes)
                 } else {
                     lanes
@@ -582,20 +618,18 @@ fn weight_grads_out<F: Float>(
         for first in (0..g.c_in.div_ceil(LANES)).map(|group| group * LANES) {
             let cols = t.c_out * t.c_in;
             let base = o * t.c_in + first;
-            let points = load_tile::<F, SIDE>(
-                sum,
-                Strided {
-                    base,
-                    rows: SIDE * cols,
-                    cols,
-                },
-            );
-            let kernel = both_axes(points, WeightGrads);
-            for l in 0..LANES.min(g.c_in - first) {
-                for (tap, value) in kernel.as_flattened().iter().enumerate() {
-                    d_weight[(o * g.c_in + first + l) * 9 + tap] = value[l];
+            let at = Strided {
+                base,
+                rows: SIDE * cols,
+                cols,
+            };
+            transform_tile(sum, at, WeightGrads, |i, row| {
+                for l in 0..LANES.min(g.c_in - first) {
+                    for (j, value) in row.iter().enumerate() {
+                        d_weight[(o * g.c_in + first + l) * 9 + i * 3 + j] = value[l];
+                    }
                 }
-            }
+            });
         }
     }
     d_bias.copy_from_slice(&sum[POINTS * t.c_out * t.c_in..][..g.c_out]);
@@ -708,7 +742,6 @@ pub fn forward<F: Float>(
                                 rows,
                                 cols: t.c_in,
                             };
-                            let points = both_axes(load_tile::<F, SIDE>(padded, at), InputPoints);
                             let cols = n * t.c_in;
                             let base = tile * t.c_in + first;
                             let to = Strided {
@@ -716,7 +749,8 @@ pub fn forward<F: Float>(
                                 rows: SIDE * cols,
                                 cols,
                             };
-                            store_tile(v, to, &points, false);
+                            let mut points = TileRows::<F, SIDE>::new(v, to, false);
+                            transform_tile(padded, at, InputPoints, |i, row| points.write(i, row));
                         }
                     }
                 }
@@ -754,25 +788,31 @@ pub fn forward<F: Float>(
                                 rows: SIDE * cols,
                                 cols,
                             };
-                            let mut values = both_axes(load_tile::<F, SIDE>(m, at), OutputValues);
                             let bias = load(bias, first);
-                            for value in values.as_flattened_mut() {
-                                *value = add(*value, bias);
-                            }
+                            let with_bias = |mut row: [Lanes<F>; OUT]| {
+                                for value in &mut row {
+                                    *value = add(*value, bias);
+                                }
+                                row
+                            };
                             let (rows, cols) = (g.w_out * t.c_out, t.c_out);
                             let base = OUT * r * rows + OUT * c * cols + first;
                             if OUT * (r + 1) <= g.h_out && OUT * (c + 1) <= g.w_out {
                                 let to = Strided { base, rows, cols };
-                                store_tile(outputs_last, to, &values, false);
+                                let mut values = TileRows::<F, OUT>::new(outputs_last, to, false);
+                                transform_tile(m, at, OutputValues, |i, row| {
+                                    values.write(i, with_bias(row));
+                                });
                                 continue;
                             }
-                            for (i, row) in values.iter().enumerate() {
-                                for (j, &value) in row.iter().enumerate() {
+                            // A tile past the edge: the outputs inside.
+                            transform_tile(m, at, OutputValues, |i, row| {
+                                for (j, value) in with_bias(row).into_iter().enumerate() {
                                     if OUT * r + i < g.h_out && OUT * c + j < g.w_out {
                                         store(outputs_last, base + i * rows + j * cols, value);
                                     }
                                 }
-                            }
+                            });
                         }
                     }
                     let sample = b * sample_len..(b + 1) * sample_len;
@@ -945,19 +985,15 @@ pub fn backward<F: Float>(
                                 rows,
                                 cols: t.c_out,
                             };
-                            let points = both_axes(load_tile::<F, OUT>(dz, at), OutputGradPoints);
                             let cols = n * t.c_out;
                             let base = tile * t.c_out + first;
-                            store_tile(
-                                z,
-                                Strided {
-                                    base,
-                                    rows: SIDE * cols,
-                                    cols,
-                                },
-                                &points,
-                                false,
-                            );
+                            let to = Strided {
+                                base,
+                                rows: SIDE * cols,
+                                cols,
+                            };
+                            let mut points = TileRows::<F, SIDE>::new(z, to, false);
+                            transform_tile(dz, at, OutputGradPoints, |i, row| points.write(i, row));
                         }
                     }
                 }
@@ -1015,7 +1051,6 @@ pub fn backward<F: Float>(
                                 rows: SIDE * cols,
                                 cols,
                             };
-                            let grads = both_axes(load_tile::<F, SIDE>(d, at), InputGrads);
                             let rows = t.width * t.c_in;
                             let base = OUT * r * rows + OUT * c * t.c_in + first;
                             let to = Strided {
@@ -1023,7 +1058,8 @@ pub fn backward<F: Float>(
                                 rows,
                                 cols: t.c_in,
                             };
-                            store_tile(padded, to, &grads, true);
+                            let mut grads = TileRows::<F, SIDE>::new(padded, to, true);
+                            transform_tile(d, at, InputGrads, |i, row| grads.write(i, row));
                         }
                     }
                     let layout = (top, left, t.width);
