@@ -108,6 +108,8 @@ pub struct WinogradScratch<F> {
     weight_grads: Vec<F>,
     /// One sample channels-last, per part.
     planes: Vec<F>,
+    /// The weights by tap, output channels last (padded): `[C_IN, 9, C_OUT]`.
+    weights_by_tap: Vec<F>,
     /// The bias, channels padded.
     bias: Vec<F>,
     /// Each tile's (row, column) in tiles.
@@ -197,10 +199,10 @@ fn scale<F: Float>(a: Lanes<F>, by: f64) -> Lanes<F> {
 }
 
 /// A 1-D transform along one axis of a tile: `R` groups of lanes in, `S`
-/// out. [`both_axes`] applies it along both axes. It is a trait, not a
-/// function value, so that every application is inlined into the
-/// vectorized loop around it: passed as a function, `B D` went through an
-/// out-of-line `Fn::call` compiled without AVX2.
+/// out. [`transform_tile`] applies it along both axes of a tile. It is a
+/// trait, not a function value, so that every application is inlined into
+/// the vectorized loop around it: passed as a function, `B D` went through
+/// an out-of-line `Fn::call` compiled without AVX2.
 trait Axis<const R: usize, const S: usize> {
     fn apply<F: Float>(x: [Lanes<F>; R]) -> [Lanes<F>; S];
 }
@@ -321,33 +323,6 @@ impl Axis<6, 3> for WeightGrads {
             add(add(sum12, scale(sum34, 4.0)), w5),
         ]
     }
-}
-
-/// `T` along the rows of a tile (each column through it), then along
-/// its columns: `T x Tᵀ`.
-#[inline(always)]
-fn both_axes<T: Axis<R, S>, F: Float, const R: usize, const S: usize>(
-    x: [[Lanes<F>; R]; R],
-    _transform: T,
-) -> [[Lanes<F>; S]; S] {
-    let zero = [F::zero(); LANES];
-    let mut columns = [[zero; S]; R];
-    for (j, column) in columns.iter_mut().enumerate() {
-        let mut line = [zero; R];
-        for (i, value) in line.iter_mut().enumerate() {
-            *value = x[i][j];
-        }
-        *column = T::apply(line);
-    }
-    let mut out = [[zero; S]; S];
-    for (i, row) in out.iter_mut().enumerate() {
-        let mut line = [zero; R];
-        for (j, value) in line.iter_mut().enumerate() {
-            *value = columns[j][i];
-        }
-        *row = T::apply(line);
-    }
-    out
 }
 
 /// The lanes at `at` in `values`.
@@ -575,30 +550,62 @@ fn to_channels_first<F: Float>(
 }
 
 /// `U[p][c][o] = (G g Gᵀ)[p]` for every kernel `g = weight[o][c]`,
-/// [`LANES`] output channels at a time.
-fn transform_weights<F: Float>(g: &ConvGeometry, t: &Tiling, weight: &[F], u: &mut [F]) {
-    u.fill(F::zero());
-    for c in 0..g.c_in {
-        for first in (0..g.c_out.div_ceil(LANES)).map(|group| group * LANES) {
-            let kernel = std::array::from_fn(|i| {
-                std::array::from_fn(|j| {
-                    std::array::from_fn(|l| {
-                        let o = first + l;
-                        if o < g.c_out {
-                            weight[((o * g.c_in + c) * 3 + i) * 3 + j]
-                        } else {
-                            F::zero()
+/// [`LANES`] output channels at a time, from the weights laid out by tap
+/// with the output channels last (`by_tap: [C_IN, 9, C_OUT]`, channels
+/// padded with zeros), where each tap's lanes are one load. The points
+/// `p = 6a + b` of one row `a` of the transform are one task: row `a` of
+/// `G g`, then `G` along it.
+fn transform_weights<F: Float>(
+    g: &ConvGeometry,
+    t: &Tiling,
+    weight: &[F],
+    by_tap: &mut Vec<F>,
+    u: &mut [F],
+) {
+    by_tap.clear();
+    by_tap.resize(g.c_in * 9 * t.c_out, F::zero());
+    let layout = Transpose {
+        lines: g.c_out,
+        depth: g.c_in * 9,
+        count: 1,
+        src_line: g.c_in * 9,
+        src_next: 0,
+        dst_group: t.c_out,
+        dst_next: 0,
+    };
+    F::transpose(&layout, &weight[..g.c_out * g.c_in * 9], by_tap);
+    let by_tap = &*by_tap;
+    u.par_chunks_mut(SIDE * t.c_in * t.c_out)
+        .enumerate()
+        .for_each(|(a, points)| {
+            vectorized(
+                #[inline(always)]
+                || {
+                    for c in 0..g.c_in {
+                        for first in (0..t.c_out).step_by(LANES) {
+                            let tap = |i: usize, j: usize| {
+                                load(by_tap, ((c * 3 + i) * 3 + j) * t.c_out + first)
+                            };
+                            let row: [Lanes<F>; 3] = std::array::from_fn(|j| {
+                                WeightPoints::apply([tap(0, j), tap(1, j), tap(2, j)])[a]
+                            });
+                            for (b, &point) in WeightPoints::apply(row).iter().enumerate() {
+                                store(points, (b * t.c_in + c) * t.c_out + first, point);
+                            }
                         }
-                    })
-                })
-            });
-            let points = both_axes(kernel, WeightPoints);
-            for (p, point) in points.as_flattened().iter().enumerate() {
-                store(u, (p * t.c_in + c) * t.c_out + first, *point);
-            }
-        }
-    }
+                    }
+                    // The padded input channels.
+                    for point in points.chunks_exact_mut(t.c_in * t.c_out) {
+                        point[g.c_in * t.c_out..].fill(F::zero());
+                    }
+                },
+            )
+        });
 }
+
+/// Values of `Ŵ` summed in one task: the parts are added in order, a block
+/// at a time, so that any number of threads gives the same bits.
+const SUM_BLOCK: usize = 4096;
 
 /// `dW[o][c] = Gᵀ Ŵ G`, with `Ŵ` summed over the parts (into the first),
 /// and the bias gradient summed over the parts.
@@ -611,27 +618,46 @@ fn weight_grads_out<F: Float>(
 ) {
     let part_len = POINTS * t.c_out * t.c_in + t.c_out;
     let (sum, rest) = parts.split_at_mut(part_len);
-    for part in rest.chunks_exact(part_len) {
-        sum.iter_mut().zip(part).for_each(|(s, &v)| *s += v);
-    }
-    for o in 0..g.c_out {
-        for first in (0..g.c_in.div_ceil(LANES)).map(|group| group * LANES) {
-            let cols = t.c_out * t.c_in;
-            let base = o * t.c_in + first;
-            let at = Strided {
-                base,
-                rows: SIDE * cols,
-                cols,
-            };
-            transform_tile(sum, at, WeightGrads, |i, row| {
-                for l in 0..LANES.min(g.c_in - first) {
-                    for (j, value) in row.iter().enumerate() {
-                        d_weight[(o * g.c_in + first + l) * 9 + i * 3 + j] = value[l];
+    sum.par_chunks_mut(SUM_BLOCK)
+        .enumerate()
+        .for_each(|(block, sum)| {
+            vectorized(
+                #[inline(always)]
+                || {
+                    for part in rest.chunks_exact(part_len) {
+                        let part = &part[block * SUM_BLOCK..][..sum.len()];
+                        sum.iter_mut().zip(part).for_each(|(s, &v)| *s += v);
                     }
-                }
-            });
-        }
-    }
+                },
+            )
+        });
+    let sum = &*sum;
+    let kernels = g.c_in * 9;
+    d_weight[..g.c_out * kernels]
+        .par_chunks_mut(kernels.max(1))
+        .enumerate()
+        .for_each(|(o, d_weight)| {
+            vectorized(
+                #[inline(always)]
+                || {
+                    for first in (0..g.c_in).step_by(LANES) {
+                        let cols = t.c_out * t.c_in;
+                        let at = Strided {
+                            base: o * t.c_in + first,
+                            rows: SIDE * cols,
+                            cols,
+                        };
+                        transform_tile(sum, at, WeightGrads, |i, row| {
+                            for l in 0..LANES.min(g.c_in - first) {
+                                for (j, value) in row.iter().enumerate() {
+                                    d_weight[(first + l) * 9 + i * 3 + j] = value[l];
+                                }
+                            }
+                        });
+                    }
+                },
+            )
+        });
     d_bias.copy_from_slice(&sum[POINTS * t.c_out * t.c_in..][..g.c_out]);
 }
 
@@ -689,7 +715,7 @@ pub fn forward<F: Float>(
     s.tiles.clear();
     s.tiles
         .extend((0..t.rows).flat_map(|r| (0..t.cols).map(move |c| (r, c))));
-    transform_weights(g, &t, weight, &mut s.weights);
+    transform_weights(g, &t, weight, &mut s.weights_by_tap, &mut s.weights);
     s.bias.clear();
     s.bias.extend_from_slice(bias);
     s.bias.resize(t.c_out, F::zero());
