@@ -164,7 +164,7 @@ impl Threads {
         let started = Instant::now();
         let (steps, result) = match (&self.one, self.schedule.side()) {
             (Some(one), Side::One) => one.install(chunk),
-            _ => chunk(),
+            _ => on_a_worker(chunk),
         };
         let elapsed = started.elapsed();
         // A chunk cut short by the end of an epoch is too short to tell.
@@ -180,9 +180,17 @@ impl Threads {
     pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match (&self.one, self.schedule.side()) {
             (Some(one), Side::One) => one.install(f),
-            _ => f(),
+            _ => on_a_worker(f),
         }
     }
+}
+
+/// `f()` run on one of rayon's threads (the calling thread waits): the
+/// work it splits is then shared by the threads of the pool alone,
+/// instead of being handed over from a thread outside it, which sleeps
+/// through every split and must be woken after each one.
+fn on_a_worker<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| f())
 }
 
 #[cfg(test)]
