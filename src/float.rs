@@ -91,6 +91,23 @@ pub trait Float:
         crate::kernels::tap_sums(dz, len, x, taps, d_weight);
     }
 
+    /// Folds a convolution's unfolded gradient `d_cols[C_IN·K·K, B·P]` back
+    /// onto its (padded) batch `dxs`, zeroed first
+    /// ([`kernels::fold`](crate::kernels::fold)); `f32` adds a small output
+    /// plane's rows with AVX-512 expanding loads where it can.
+    ///
+    /// ```
+    /// use keelnet::Float;
+    /// use keelnet::kernels::ConvGeometry;
+    /// let g = ConvGeometry { c_in: 1, h: 3, w: 3, c_out: 1, k: 2, stride: 1, h_out: 2, w_out: 2 };
+    /// let mut dx = [0.0f32; 9];
+    /// f32::fold(&g, &[1.0; 16], &[0, 1, 3, 4], &mut dx);
+    /// assert_eq!(dx, [1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]);
+    /// ```
+    fn fold(g: &ConvGeometry, d_cols: &[Self], kernel_offsets: &[usize], dxs: &mut [Self]) {
+        crate::kernels::fold(g, d_cols, kernel_offsets, dxs);
+    }
+
     /// A batch of transposes of lines into groups ([`Transpose`]):
     /// `dst[b·dst_next + p·dst_group + r] = src[b·src_next + r·src_line + p]`.
     /// `f32` transposes 8×8 blocks in AVX2 registers where the selected
@@ -296,6 +313,9 @@ impl Float for f32 {
     }
     fn transpose(t: &Transpose, src: &[Self], dst: &mut [Self]) {
         crate::kernels::transpose_f32(t, src, dst);
+    }
+    fn fold(g: &ConvGeometry, d_cols: &[Self], kernel_offsets: &[usize], dxs: &mut [Self]) {
+        crate::kernels::fold_f32(g, d_cols, kernel_offsets, dxs);
     }
     // Not inlined, so that a crate declaring a network calls the copy
     // compiled here instead of compiling its own.

@@ -18,7 +18,6 @@
 
 use rayon::prelude::*;
 
-use super::conv_fold::fold;
 use super::winograd::{self, ActivationDerivative, OutputGrad, Outputs, WinogradScratch};
 use super::{Gather, Pointwise, conv_direct, copy_short, sum_lanes};
 use crate::{Activation, ActivationKind, Float, GemmShape};
@@ -387,7 +386,7 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     );
     let (hp, wp) = g.padded_size();
     if (hp, wp) == (g.h, g.w) {
-        fold(g, &scratch.d_cols, &unfolding.kernel_offsets, dx);
+        F::fold(g, &scratch.d_cols, &unfolding.kernel_offsets, dx);
         return;
     }
     // Fold onto the padded batch, then keep its inside.
@@ -395,7 +394,7 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     scratch
         .padded_grad
         .resize(batch * g.c_in * hp * wp, F::zero());
-    fold(
+    F::fold(
         g,
         &scratch.d_cols,
         &unfolding.kernel_offsets,

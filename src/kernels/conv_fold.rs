@@ -14,12 +14,18 @@ use crate::Float;
 /// output rows of at most 16 values, each row's additions are unrolled for
 /// its length (a loop of a run-time length 11 spends more on its own
 /// bookkeeping than on the additions).
-pub(super) fn fold<F: Float>(
-    g: &ConvGeometry,
-    d_cols: &[F],
-    kernel_offsets: &[usize],
-    dxs: &mut [F],
-) {
+///
+/// ```
+/// use keelnet::kernels::{ConvGeometry, fold};
+/// // One 3×3 image, a 2×2 kernel, a 2×2 output: each of the four rows of
+/// // the unfolded gradient (one per tap) adds into the window it read.
+/// let g = ConvGeometry { c_in: 1, h: 3, w: 3, c_out: 1, k: 2, stride: 1, h_out: 2, w_out: 2 };
+/// let d_cols = [1.0; 16];
+/// let mut dx = [0.0; 9];
+/// fold(&g, &d_cols, &[0, 1, 3, 4], &mut dx);
+/// assert_eq!(dx, [1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]);
+/// ```
+pub fn fold<F: Float>(g: &ConvGeometry, d_cols: &[F], kernel_offsets: &[usize], dxs: &mut [F]) {
     let (hp, wp) = g.padded_size();
     let (in_len, positions) = (g.c_in * hp * wp, g.positions());
     let ld = dxs.len() / in_len.max(1) * positions;
@@ -118,4 +124,161 @@ impl<F: Float> FoldRows<'_, F> {
             },
         )
     }
+}
+
+/// [`fold`] of `f32`: where AVX-512 is selected, the stride is 1, a padded
+/// input plane has at most 32 values and an output plane at most 16 (the
+/// reference CNN's last convolution: 5×5 and 3×3), each input channel's
+/// plane is summed in two vectors and stored once. Each tap's row of the
+/// unfolded gradient is one load, its values permuted to their places in
+/// the window the tap read. (Adding into the planes in memory instead
+/// waits on every store: each tap's window overlaps the last one's.)
+pub(crate) fn fold_f32(
+    g: &ConvGeometry,
+    d_cols: &[f32],
+    kernel_offsets: &[usize],
+    dxs: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (hp, wp) = g.padded_size();
+        let (plane, taps, positions) = (hp * wp, g.k * g.k, g.positions());
+        if super::Isa::selected() == super::Isa::Avx512
+            && g.stride == 1
+            && plane <= 2 * LANES
+            && positions <= LANES
+            && taps <= 2 * LANES
+            && g.c_in > 0
+            && kernel_offsets.len() == g.c_in * taps
+        {
+            let batch = dxs.len() / (g.c_in * plane).max(1);
+            let ld = batch * positions;
+            // The lanes of a window that hold outputs: row oh, column ow at oh·W' + ow.
+            let window = (0..g.h_out)
+                .flat_map(|oh| (0..g.w_out).map(move |ow| oh * wp + ow))
+                .fold(0u32, |mask, lane| mask | 1 << lane);
+            let span = 32 - window.leading_zeros() as usize;
+            // Every channel's taps at the same places in its plane, inside it.
+            let (first_taps, _) = kernel_offsets.split_at(taps);
+            let same = kernel_offsets.iter().enumerate().all(|(r, &tap)| {
+                let c = r / taps.max(1);
+                tap.checked_sub(c * plane) == Some(first_taps[r % taps.max(1)])
+            });
+            let inside = first_taps.iter().all(|&tap| tap + span <= plane);
+            assert!(same && inside, "a tap outside its channel's plane");
+            assert!(
+                d_cols.len() >= kernel_offsets.len() * ld,
+                "the unfolded gradient holds a row per tap"
+            );
+            let mut spreads = [Spread::default(); 2 * LANES];
+            for (spread, &tap) in spreads.iter_mut().zip(first_taps) {
+                *spread = Spread::of(window.checked_shl(tap as u32).unwrap_or(0));
+            }
+            let spreads = &spreads[..taps];
+            dxs.par_chunks_exact_mut((g.c_in * plane).max(1))
+                .enumerate()
+                .for_each(|(b, dx)| {
+                    let rows = (b * positions, ld, positions);
+                    // SAFETY: AVX-512F runs here (`Isa::selected`). Row r of
+                    // the sample, `positions` values from `r·ld + b·positions`,
+                    // lies inside `d_cols` by the assertion above; `dx` is
+                    // `C_IN` planes of `plane` values.
+                    unsafe { fold_sample(d_cols, rows, spreads, plane, dx) };
+                });
+            return;
+        }
+    }
+    fold(g, d_cols, kernel_offsets, dxs);
+}
+
+/// Lanes of an AVX-512 vector of `f32`.
+#[cfg(target_arch = "x86_64")]
+const LANES: usize = 16;
+
+/// Where one tap's values go in a plane of up to 32 values, as two
+/// vectors: lane `L` (of `low`, or of `high` for `L >= 16`) takes value
+/// `index[L]` of the tap's row where its mask bit is set, else zero.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Default)]
+struct Spread {
+    low: (u16, [i32; LANES]),
+    high: (u16, [i32; LANES]),
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Spread {
+    /// The `i`-th value of a row to the `i`-th set bit of `window`.
+    fn of(window: u32) -> Self {
+        let mut index = [0i32; 2 * LANES];
+        let mut next = 0;
+        for (lane, index) in index.iter_mut().enumerate() {
+            if window >> lane & 1 == 1 {
+                *index = next;
+                next += 1;
+            }
+        }
+        let (low, high) = index.split_at(LANES);
+        Self {
+            low: (window as u16, low.try_into().expect("16 lanes")),
+            high: ((window >> LANES) as u16, high.try_into().expect("16 lanes")),
+        }
+    }
+}
+
+/// One sample's planes `dx` (`C_IN` of `plane` values) from its rows of
+/// the unfolded gradient, `rows = (first, ld, positions)`: row `r` is
+/// `d_cols[r·ld + first..][..positions]`, channel `c`'s taps are rows
+/// `c·taps..(c + 1)·taps` with `taps = spreads.len()`.
+///
+/// # Safety
+/// AVX-512F runs here; every such row lies inside `d_cols`; `positions <=
+/// 16` and `plane <= 32`; each spread's set lanes are below `plane` and
+/// index values below `positions`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fold_sample(
+    d_cols: &[f32],
+    (first, ld, positions): (usize, usize, usize),
+    spreads: &[Spread],
+    plane: usize,
+    dx: &mut [f32],
+) {
+    use std::arch::x86_64::{
+        __m512i, _mm512_add_ps, _mm512_loadu_si512, _mm512_mask_storeu_ps, _mm512_maskz_loadu_ps,
+        _mm512_maskz_permutexvar_ps, _mm512_setzero_ps,
+    };
+    let row_lanes = lanes(positions);
+    let (low_len, high_len) = (plane.min(LANES), plane.saturating_sub(LANES));
+    let taps = spreads.len();
+    for (c, dx) in dx.chunks_exact_mut(plane.max(1)).enumerate() {
+        let (mut low, mut high) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        for (t, spread) in spreads.iter().enumerate() {
+            // SAFETY: the row lies inside `d_cols` (the contract); the
+            // index vectors are 16 `i32` each.
+            unsafe {
+                let row = d_cols.as_ptr().add((c * taps + t) * ld + first);
+                let values = _mm512_maskz_loadu_ps(row_lanes, row);
+                let index =
+                    |lanes: &[i32; LANES]| _mm512_loadu_si512(lanes.as_ptr().cast::<__m512i>());
+                let (low_mask, low_index) = &spread.low;
+                let (high_mask, high_index) = &spread.high;
+                let spread_low = _mm512_maskz_permutexvar_ps(*low_mask, index(low_index), values);
+                let spread_high =
+                    _mm512_maskz_permutexvar_ps(*high_mask, index(high_index), values);
+                low = _mm512_add_ps(low, spread_low);
+                high = _mm512_add_ps(high, spread_high);
+            }
+        }
+        // SAFETY: the stores write the plane's `plane` values alone.
+        unsafe {
+            _mm512_mask_storeu_ps(dx.as_mut_ptr(), lanes(low_len), low);
+            _mm512_mask_storeu_ps(dx.as_mut_ptr().add(low_len), lanes(high_len), high);
+        }
+    }
+}
+
+/// A mask of the first `n` (at most 16) lanes.
+#[cfg(target_arch = "x86_64")]
+fn lanes(n: usize) -> u16 {
+    ((1u32 << n.min(LANES)) - 1) as u16
 }

@@ -20,6 +20,8 @@ mod transpose;
 mod winograd;
 
 pub use conv::{ConvGeometry, ConvScratch, Unfolding, conv2d_backward, conv2d_forward};
+pub use conv_fold::fold;
+pub(crate) use conv_fold::fold_f32;
 pub use conv_maxima::{
     conv2d_backward_at_maxima, conv2d_forward_pooled, conv2d_pools_directly,
     conv2d_pools_in_one_pass, conv2d_weight_grad_at,
