@@ -236,8 +236,9 @@ fn stencil<F: Float, const B: usize, const RUN: usize>(
             wide[i * len + p..][..RUN].copy_from_slice(acc);
         }
     }
-    // A plane shorter than a run.
-    for p in if len < RUN { 0..len } else { len..len } {
+    // A plane shorter than a run, one position at a time.
+    let short = if len < RUN { len } else { 0 };
+    for p in 0..short {
         for i in 0..B {
             let mut sum = bias[i];
             for (t, &tap) in taps.iter().enumerate() {

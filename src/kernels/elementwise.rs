@@ -123,9 +123,9 @@ pub fn vectorized<R, B: FnOnce() -> R>(f: B) -> R {
     f()
 }
 
-/// Runs `wide(true)` inlined into a copy compiled for AVX-512 when that is
-/// the selected instruction set, else `wide(false)` as [`vectorized`] runs it:
-/// for loops whose blocking depends on the vector width.
+/// Runs `f(true)` inlined into a copy compiled for AVX-512 when that is the
+/// selected instruction set, else `f(false)` as [`vectorized`] runs it: for
+/// loops whose blocking depends on the vector width.
 pub(crate) fn vectorized_wide<R, B: FnOnce(bool) -> R>(f: B) -> R {
     #[cfg(target_arch = "x86_64")]
     if Isa::selected() == Isa::Avx512 {
