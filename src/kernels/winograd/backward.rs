@@ -79,7 +79,7 @@ pub fn backward<F: Float>(
     s.grad_offsets.clear();
     s.grad_offsets
         .extend((0..g.h_out).flat_map(|i| (0..g.w_out).map(move |j| (i * dz_width + j) * t.c_out)));
-    let (u, tiles, grad_offsets) = (&s.weights, &s.tiles, &s.grad_offsets);
+    let (u, grad_offsets) = (&s.weights, &s.grad_offsets);
     let (top, left) = g.pad();
     let samples = t.samples;
     let parts = s
@@ -141,9 +141,9 @@ pub fn backward<F: Float>(
                             }
                         }
                     }
-                    for (index, &(r, c)) in tiles.iter().enumerate() {
+                    for (index, (r, c)) in t.tiles() {
                         let tile = b * count + index;
-                        for first in (0..t.c_out.div_ceil(LANES)).map(|group| group * LANES) {
+                        for first in (0..t.c_out).step_by(LANES) {
                             let at = Strided::in_plane((r, c), first, dz_width, t.c_out);
                             let to = Strided::points(tile, first, n, t.c_out);
                             let mut points = TileRows::<F, SIDE>::new(z, to, false);
@@ -183,9 +183,9 @@ pub fn backward<F: Float>(
                 for (b, dx) in dx.chunks_exact_mut(in_len).enumerate() {
                     let padded = &mut plane[..(OUT * t.rows + 2) * t.width * t.c_in];
                     padded.fill(F::zero());
-                    for (index, &(r, c)) in tiles.iter().enumerate() {
+                    for (index, (r, c)) in t.tiles() {
                         let tile = b * count + index;
-                        for first in (0..t.c_in.div_ceil(LANES)).map(|group| group * LANES) {
+                        for first in (0..t.c_in).step_by(LANES) {
                             let at = Strided::points(tile, first, n, t.c_in);
                             let to = Strided::in_plane((r, c), first, t.width, t.c_in);
                             let mut grads = TileRows::<F, SIDE>::new(padded, to, true);

@@ -66,14 +66,11 @@ pub fn forward<F: Float>(
     s.products
         .resize(POINTS * batch * count * t.c_out, F::zero());
     s.planes.resize(parts * t.plane_len(), F::zero());
-    s.tiles.clear();
-    s.tiles
-        .extend((0..t.rows).flat_map(|r| (0..t.cols).map(move |c| (r, c))));
     transform_weights(g, &t, weight, &mut s.weights_by_tap, &mut s.weights);
     s.bias.clear();
     s.bias.extend_from_slice(bias);
     s.bias.resize(t.c_out, F::zero());
-    let (u, tiles, bias, (top, left)) = (&s.weights, &s.tiles, &s.bias, g.pad());
+    let (u, bias, (top, left)) = (&s.weights, &s.bias, g.pad());
     // One sample's share of the outputs: all of them, or their pooling.
     let (pool, sample_len) = match &outputs {
         Outputs::Full(_) => (1, out_len),
@@ -113,9 +110,9 @@ pub fn forward<F: Float>(
                     let layout = (top, left, t.width);
                     zero_border(padded, layout, (g.h, g.w), t.c_in);
                     to_channels_last(x, (g.h, g.w), layout, padded, t.c_in);
-                    for (index, &(r, c)) in tiles.iter().enumerate() {
+                    for (index, (r, c)) in t.tiles() {
                         let tile = b * count + index;
-                        for first in (0..t.c_in.div_ceil(LANES)).map(|group| group * LANES) {
+                        for first in (0..t.c_in).step_by(LANES) {
                             let at = Strided::in_plane((r, c), first, t.width, t.c_in);
                             let to = Strided::points(tile, first, n, t.c_in);
                             let mut points = TileRows::<F, SIDE>::new(v, to, false);
@@ -141,9 +138,9 @@ pub fn forward<F: Float>(
             || {
                 for b in 0..x.len() / in_len {
                     let outputs_last = &mut plane[..g.positions() * t.c_out];
-                    for (index, &(r, c)) in tiles.iter().enumerate() {
+                    for (index, (r, c)) in t.tiles() {
                         let tile = b * count + index;
-                        for first in (0..t.c_out.div_ceil(LANES)).map(|group| group * LANES) {
+                        for first in (0..t.c_out).step_by(LANES) {
                             let at = Strided::points(tile, first, n, t.c_out);
                             let bias = load(bias, first);
                             let with_bias = |mut row: [Lanes<F>; OUT]| {

@@ -54,7 +54,7 @@ pub(super) fn to_channels_last<F: Float>(
     channels: usize,
 ) {
     let (planes, plane) = (x.len() / (h * w).max(1), h * w);
-    for first in (0..planes.div_ceil(LANES)).map(|group| group * LANES) {
+    for first in (0..planes).step_by(LANES) {
         let lanes = LANES.min(planes - first);
         let at = |i: usize, j: usize| ((top + i) * width + left + j) * channels + first;
         if lanes == LANES {
@@ -85,7 +85,7 @@ pub(super) fn to_channels_first<F: Float>(
     (h, w): (usize, usize),
 ) {
     let (planes, plane) = (x.len() / (h * w).max(1), h * w);
-    for first in (0..planes.div_ceil(LANES)).map(|group| group * LANES) {
+    for first in (0..planes).step_by(LANES) {
         let lanes = LANES.min(planes - first);
         let at = |i: usize, j: usize| ((top + i) * width + left + j) * channels + first;
         if lanes == LANES {

@@ -120,8 +120,6 @@ pub struct WinogradScratch<F> {
     weights_by_tap: Vec<F>,
     /// The bias, channels padded.
     bias: Vec<F>,
-    /// Each tile's (row, column) in tiles.
-    tiles: Vec<(usize, usize)>,
     /// Where each output position's gradient starts in the channels-last
     /// output gradient that backward transforms.
     grad_offsets: Vec<usize>,
@@ -159,6 +157,12 @@ impl Tiling {
     /// Tiles per sample.
     fn count(&self) -> usize {
         self.rows * self.cols
+    }
+
+    /// Each tile of a sample: its index, and its (row, column) in tiles.
+    fn tiles(&self) -> impl Iterator<Item = (usize, (usize, usize))> {
+        let cols = self.cols.max(1);
+        (0..self.count()).map(move |index| (index, (index / cols, index % cols)))
     }
 
     /// Values of a part's channels-last plane: the largest of a padded
