@@ -13,7 +13,7 @@ use keelnet::{Error, Rank1, Rank2, Rank3};
 
 #[test]
 fn loads_the_real_files() {
-    let mnist: Mnist = Mnist::load_from(&common::data_dir().join("mnist")).unwrap();
+    let mnist: Mnist = common::mnist();
     assert_eq!(
         (mnist.train_images.len(), mnist.train_labels.len()),
         (60_000, 60_000)
@@ -36,16 +36,16 @@ fn loads_the_real_files() {
 }
 
 #[test]
-fn finds_the_files_through_keelnet_data_or_a_given_directory() {
-    let data = common::data_dir();
-    let mnist: Mnist<Rank1<784>> = Mnist::load(Some(&data.join("mnist"))).unwrap();
+fn finds_the_files_in_a_given_directory() {
+    let dir = common::mnist_dir();
+    let mnist: Mnist<Rank1<784>> = Mnist::load(Some(&dir)).unwrap();
     assert_eq!(mnist.test_images.len(), 10_000);
-    assert!(holds_mnist(&data.join("mnist")));
+    assert!(holds_mnist(&dir));
 }
 
 #[test]
 fn images_fit_any_shape_of_the_same_layout_and_no_other() {
-    let dir = common::data_dir().join("mnist");
+    let dir = common::mnist_dir();
     assert!(Mnist::<Rank2<28, 28>>::load_from(&dir).is_ok());
     match Mnist::<Rank3<1, 14, 56>>::load_from(&dir) {
         Err(Error::ShapeMismatch {

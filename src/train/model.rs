@@ -292,6 +292,11 @@ where
     }
 
     /// The network's outputs for `x`, computed in batches of `batch_size`.
+    ///
+    /// The batch size can change the last bits: a convolution may compute
+    /// by Winograd's tiles for a larger batch and by im2col for a smaller
+    /// one (the reference CNN's outputs at batch 1 and 8 differ by about
+    /// 2e-8; `tests/fit.rs` bounds them by 1e-6).
     pub fn predict(&self, x: &Batch<I, F>, batch_size: usize) -> Batch<N::Output, F> {
         let mut out = Vec::with_capacity(x.len() * <N::Output as Shape>::NUMEL);
         let (mut x_batch, mut y_batch) = (Batch::new(), Batch::new());

@@ -1,18 +1,24 @@
-//! Test helpers shared by the test files that need the data sets.
+//! Test helpers shared by the test files that read MNIST.
 
 use std::path::PathBuf;
 
-/// The directory holding `mnist/`: `$KEELNET_DATA`, else `../shared/data`
-/// beside the repository (where CI and developers have it).
-pub fn data_dir() -> PathBuf {
-    let dir = match std::env::var_os("KEELNET_DATA") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-    };
-    assert!(
-        dir.join("mnist").is_dir(),
-        "MNIST is not at {}: set KEELNET_DATA to a directory holding mnist/",
-        dir.display()
-    );
-    dir
+use keelnet::datasets::mnist::{Mnist, holds_mnist, search_dirs};
+
+/// The directory holding MNIST, found exactly as the examples find it
+/// (`$KEELNET_DATA/mnist`, then `data/mnist` under the package, where
+/// `cargo run --example mnist_mlp` puts it), downloaded there if it is
+/// nowhere, as the examples do.
+pub fn mnist_dir() -> PathBuf {
+    if let Some(found) = search_dirs(None).into_iter().find(|d| holds_mnist(d)) {
+        return found;
+    }
+    match Mnist::<keelnet::datasets::mnist::Image>::load(None) {
+        Ok(_) => search_dirs(None).remove(0),
+        Err(e) => panic!("the MNIST tests need the data set: {e}"),
+    }
+}
+
+/// MNIST, from [`mnist_dir`].
+pub fn mnist() -> Mnist {
+    Mnist::load_from(&mnist_dir()).expect("MNIST reads")
 }

@@ -1,7 +1,7 @@
 //! The driver: a product cut into parts over threads, each part blocked
 //! for the caches, packed, and computed tile by tile by a micro-kernel.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -90,6 +90,7 @@ impl Product<'_> {
             self.drive::<K>(0..m, 0..n, Source::Given(self.a), Source::Given(self.b));
             return;
         }
+        size_buffers_on_every_thread::<K>();
         // Split the longer side, so that each part packs only its share of
         // the operand along it. The other operand, when small, is packed
         // once and shared, and the product is cut into several parts per
@@ -231,6 +232,45 @@ thread_local! {
         const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
 }
 
+thread_local! {
+    /// The micro-kernel (`MR·NR`) whose packing buffers every thread of this
+    /// thread's pool has sized, 0 for none yet.
+    static POOL_SIZED_FOR: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Grows a thread's packing buffers to what micro-kernel `K` needs; their
+/// sizes depend on `K` alone, not on the product.
+fn size_packed<K: MicroKernel>([packed_a, packed_b, streamed_b, edge]: &mut [Vec<f32>; 4]) {
+    cache_aligned(packed_a, MC.div_ceil(K::MR) * K::MR * KC);
+    cache_aligned(packed_b, NC.div_ceil(K::NR) * K::NR * KC);
+    cache_aligned(streamed_b, K::NR * KC);
+    // Not zeroed on each call: a tile's values are written before they are
+    // read, or read only into values that are thrown away.
+    if edge.len() < K::MR * K::NR {
+        edge.resize(K::MR * K::NR, 0.0);
+    }
+}
+
+/// Sizes the packing buffers of every thread of the current pool for `K`,
+/// the first time this thread splits a product: a part may land on any
+/// thread, and a thread that ran none so far would otherwise allocate its
+/// buffers in the middle of training, steps after the others.
+fn size_buffers_on_every_thread<K: MicroKernel>() {
+    if POOL_SIZED_FOR.get() == K::MR * K::NR {
+        return;
+    }
+    rayon::broadcast(|_| {
+        PACKED.with(|packed| {
+            // A thread inside `drive` (waiting for a nested product) has
+            // its buffers sized already.
+            if let Ok(mut buffers) = packed.try_borrow_mut() {
+                size_packed::<K>(&mut buffers);
+            }
+        });
+    });
+    POOL_SIZED_FOR.set(K::MR * K::NR);
+}
+
 impl Product<'_> {
     /// Computes rows `rows`, columns `cols` of C.
     fn drive<K: MicroKernel>(
@@ -253,7 +293,9 @@ impl Product<'_> {
             return;
         }
         PACKED.with(|packed| {
-            let [packed_a, packed_b, streamed_b, edge] = &mut *packed.borrow_mut();
+            let buffers = &mut *packed.borrow_mut();
+            size_packed::<K>(buffers);
+            let [packed_a, packed_b, streamed_b, edge] = buffers;
             let packed_a = cache_aligned(packed_a, MC.div_ceil(K::MR) * K::MR * KC);
             let packed_b = cache_aligned(packed_b, NC.div_ceil(K::NR) * K::NR * KC);
             let streamed_b = cache_aligned(streamed_b, K::NR * KC);
@@ -264,11 +306,6 @@ impl Product<'_> {
                 Source::Given(b) if rows.len() <= MC => Some(b),
                 _ => None,
             };
-            // Not zeroed on each call: a tile's values are written before
-            // they are read, or read only into values that are thrown away.
-            if edge.len() < K::MR * K::NR {
-                edge.resize(K::MR * K::NR, 0.0);
-            }
             for jc in cols.clone().step_by(NC) {
                 let nc = NC.min(cols.end - jc);
                 for pc in (0..k).step_by(KC) {
