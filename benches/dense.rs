@@ -27,7 +27,14 @@ fn dense_784_128(c: &mut Criterion) {
     group.bench_function("backward", |b| {
         b.iter(|| {
             dy.copy_from(&y);
-            layer.backward(&x, &y, &mut (), &mut dy, Some(&mut dx), &mut grads)
+            layer.backward(
+                &x,
+                &y,
+                &mut Batch::new(),
+                &mut dy,
+                Some(&mut dx),
+                &mut grads,
+            )
         })
     });
     group.finish();

@@ -39,6 +39,14 @@ pub trait Float:
     fn from_f64(x: f64) -> Self;
     /// This value as an `f64` (exact for `f32` and `f64`).
     fn to_f64(self) -> f64;
+    /// The error function, `erf(x) = 2/√π ∫₀ˣ e^(-t²) dt` (exact GELU needs it).
+    ///
+    /// ```
+    /// use keelnet::Float;
+    /// assert_eq!(Float::erf(0.0f64), 0.0);
+    /// assert!((Float::erf(1.0f64) - 0.842_700_792_949_715).abs() < 1e-15);
+    /// ```
+    fn erf(self) -> Self;
     /// `n` as this type (rounded when `n` exceeds the mantissa).
     fn from_usize(n: usize) -> Self {
         Self::from_f64(n as f64)
@@ -285,6 +293,9 @@ impl Float for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
     fn gemm<E: Fn(usize, usize, &mut [Self]) + Sync>(
         shape: GemmShape,
         a: &[Self],
@@ -399,5 +410,8 @@ impl Float for f64 {
     }
     fn to_f64(self) -> f64 {
         self
+    }
+    fn erf(self) -> Self {
+        libm::erf(self)
     }
 }

@@ -79,6 +79,10 @@ pub type Objective<'o, S> = dyn Fn(&Batch<S, f64>, &mut Batch<S, f64>) -> (f64, 
 /// random from `seed`. Returns the worst entry; `Err` holds it when it is
 /// out of tolerance.
 ///
+/// The parameter gradients are checked twice: from a backward pass asked
+/// for the input gradient, and from one that is not (as `fit` runs a
+/// network's first layer), since a layer may compute them another way then.
+///
 /// ```
 /// use keelnet::{Dense, Tanh, gradcheck};
 /// use rand::SeedableRng;
@@ -133,18 +137,25 @@ pub fn check_layer_with<I: Shape, L: Layer<I, f64> + Clone>(
         objective(&y, &mut Batch::new()).0
     };
 
-    // Analytic gradients.
-    let (mut y, mut cache) = (Batch::new(), L::Cache::default());
-    layer.forward_train(x, &mut y, &mut cache, &mut TrainContext::new(seed));
-    let mut dy = Batch::new();
-    let (_, wrt) = objective(&y, &mut dy);
-    let (mut dx, mut grads) = (Batch::new(), L::Grads::default());
-    match wrt {
-        GradientOf::Output => layer.backward(x, &y, &mut cache, &mut dy, Some(&mut dx), &mut grads),
-        GradientOf::PreActivation => {
-            layer.backward_preactivation(x, &y, &mut cache, &mut dy, Some(&mut dx), &mut grads)
+    // Analytic gradients, with the input gradient asked and without: a
+    // layer may take another path when none is asked (a network's first
+    // convolution sums its weight gradient over the pooled maxima alone).
+    let analytic = |dx: Option<&mut Batch<I, f64>>| {
+        let (mut y, mut cache, mut dy) = (Batch::new(), L::Cache::default(), Batch::new());
+        layer.forward_train(x, &mut y, &mut cache, &mut TrainContext::new(seed));
+        let (_, wrt) = objective(&y, &mut dy);
+        let mut grads = L::Grads::default();
+        match wrt {
+            GradientOf::Output => layer.backward(x, &y, &mut cache, &mut dy, dx, &mut grads),
+            GradientOf::PreActivation => {
+                layer.backward_preactivation(x, &y, &mut cache, &mut dy, dx, &mut grads)
+            }
         }
-    }
+        grads
+    };
+    let mut dx = Batch::new();
+    let grads = analytic(Some(&mut dx));
+    let grads_without_dx = analytic(None);
 
     let mut worst = Disagreement {
         entry: "nothing".into(),
@@ -184,6 +195,10 @@ pub fn check_layer_with<I: Shape, L: Layer<I, f64> + Clone>(
     probe.update_params("", &grads, &mut |info, _, grad| {
         tensors.push((info.to_string(), grad.to_vec()))
     });
+    let mut without_dx: Vec<Vec<f64>> = Vec::new();
+    probe.update_params("", &grads_without_dx, &mut |_, _, grad| {
+        without_dx.push(grad.to_vec())
+    });
     let nudge = |probe: &mut L, tensor: usize, index: usize, delta: f64| {
         let mut slot = 0;
         probe.update_params("", &grads, &mut |_, param, _| {
@@ -202,6 +217,12 @@ pub fn check_layer_with<I: Shape, L: Layer<I, f64> + Clone>(
             nudge(&mut probe, tensor, index, STEP);
             let numeric = (plus - minus) / (2.0 * STEP);
             consider(&|| format!("{name}[{index}]"), analytic, numeric);
+            let without = without_dx[tensor][index];
+            consider(
+                &|| format!("{name}[{index}], no input gradient asked"),
+                without,
+                numeric,
+            );
         }
     }
 

@@ -106,7 +106,10 @@ mod params;
 pub mod shape;
 pub mod train;
 
-pub use activation::{Activation, ActivationKind, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh};
+pub use activation::{
+    Activation, ActivationKind, ELU, GELU, GELUTanh, LeakyReLU, Linear, ReLU, SiLU, Sigmoid,
+    Softmax, Softplus, Swish, Tanh,
+};
 pub use batch::Batch;
 pub use error::{Error, Result};
 pub use float::{Float, GemmShape};
@@ -114,7 +117,7 @@ pub use init::Init;
 pub use layer::{Layer, TrainContext};
 pub use layers::{
     Chain, ChainCache, Conv2D, Conv2DGrads, Dense, DenseGrads, Dropout, Flatten, MaxPool,
-    MaxPoolGrad,
+    MaxPoolGrad, Residual, ResidualCache,
 };
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, GradientOf, Loss, MeanSquaredError,
@@ -146,7 +149,7 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 /// | `Dense<UNITS>`, `Dense<UNITS, Activation>` | `[IN]` to `[UNITS]` | weight `[IN, UNITS]`, bias `[UNITS]` |
 /// | `Flatten` | any to `[product]` | none |
 /// | `Dropout<RATE>` (0 <= RATE < 1) | unchanged | none |
-/// | `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `Softmax`, `Linear` | unchanged | none |
+/// | `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `Softmax`, `Linear`, `GELU`, `GELUTanh`, `SiLU` (`Swish`), `ELU`, `Softplus` | unchanged | none |
 ///
 /// # What it generates
 ///
@@ -214,9 +217,10 @@ pub use rand;
 /// The traits and types most programs use: `use keelnet::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Activation, Adam, Batch, Conv2D, Dense, Dropout, Flatten, Float, Layer, LeakyReLU, Linear,
-        Loss, MaxPool, Optimizer, Parameters, Rank1, Rank2, Rank3, Rank4, ReLU, RmsProp, Sgd,
-        Shape, Sigmoid, Softmax, Tanh, TrainContext, network,
+        Activation, Adam, Batch, Conv2D, Dense, Dropout, ELU, Flatten, Float, GELU, GELUTanh,
+        Layer, LeakyReLU, Linear, Loss, MaxPool, Optimizer, Parameters, Rank1, Rank2, Rank3, Rank4,
+        ReLU, RmsProp, Sgd, Shape, SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh, TrainContext,
+        network,
     };
 }
 

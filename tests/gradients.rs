@@ -3,8 +3,9 @@
 use keelnet::gradcheck::{check_layer, check_layer_with, random_batch};
 use keelnet::{
     Activation, ActivationKind, Batch, BinaryCrossentropy, CategoricalCrossentropy, Chain, Dense,
-    Dropout, Flatten, GradientOf, Layer, LeakyReLU, Linear, Loss, MeanSquaredError, Rank1, Rank2,
-    Rank3, ReLU, Shape, Sigmoid, Softmax, SparseCategoricalCrossentropy, Tanh, TrainContext,
+    Dropout, ELU, Flatten, GELU, GELUTanh, GradientOf, Layer, LeakyReLU, Linear, Loss,
+    MeanSquaredError, Rank1, Rank2, Rank3, ReLU, Shape, SiLU, Sigmoid, Softmax, Softplus,
+    SparseCategoricalCrossentropy, Tanh, TrainContext,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -41,7 +42,33 @@ fn dense_with_every_activation_on_several_shapes() {
         dense_check::<13, 2, Sigmoid>(batch, seed);
         dense_check::<6, 6, Tanh>(batch, seed);
         dense_check::<4, 10, Softmax>(batch, seed);
+        dense_check::<5, 3, GELU>(batch, seed);
+        dense_check::<3, 5, GELUTanh>(batch, seed);
+        dense_check::<7, 2, SiLU>(batch, seed);
+        dense_check::<2, 7, ELU>(batch, seed);
+        dense_check::<6, 5, Softplus>(batch, seed);
     }
+}
+
+#[test]
+fn activations_that_need_their_input_or_output_alone() {
+    // Values spread over [-4, 4]: the tails of GELU and SiLU, and ELU on
+    // both sides of its kink at 0.
+    let x = away_from_zero(random_batch::<Rank2<3, 7>>(3, 21), 0.01);
+    let x = Batch::<Rank2<3, 7>, f64>::from_vec(x.as_slice().iter().map(|v| 4.0 * v).collect())
+        .unwrap();
+    assert_passes(&GELU, &x, 22);
+    assert_passes(&GELUTanh, &x, 23);
+    assert_passes(&SiLU, &x, 24);
+    assert_passes(&ELU::<1000>, &x, 25);
+    assert_passes(&ELU::<300>, &x, 26);
+    assert_passes(&Softplus, &x, 27);
+}
+
+#[test]
+#[should_panic(expected = "needs the pre-activations")]
+fn an_activation_that_needs_its_input_refuses_to_go_without() {
+    <GELU as Activation>::backward(&[], &[0.5f64], &mut [1.0]);
 }
 
 #[test]
@@ -295,7 +322,7 @@ impl Layer<Rank1<4>, f64> for WrongSquare {
         dx: Option<&mut Batch<Rank1<4>, f64>>,
         _: &mut (),
     ) {
-        let dx = dx.unwrap();
+        let Some(dx) = dx else { return };
         dx.copy_from(dy);
         dx.as_mut_slice()
             .iter_mut()
@@ -365,6 +392,19 @@ fn conv2d_by_winograd_tiles() {
     // same, 5x6x7 -> 2x6x7
     let same = keelnet::Conv2D::<5, 2, 3, 1, 6, 7, Sigmoid, f64>::new(rng);
     assert_passes(&same, &random_batch::<Rank3<5, 6, 7>>(4, 20), 21);
+}
+
+#[test]
+fn conv2d_with_activations_that_need_their_input() {
+    let rng = &mut StdRng::seed_from_u64(23);
+    // The direct kernels (few taps) and Winograd's tiles, with GELU and SiLU
+    // applied to pre-activations the layer keeps.
+    let direct = keelnet::Conv2D::<2, 3, 3, 1, 4, 5, GELU, f64>::new(rng);
+    assert_passes(&direct, &random_batch::<Rank3<2, 6, 7>>(2, 24), 25);
+    let winograd = keelnet::Conv2D::<4, 3, 3, 1, 7, 6, SiLU, f64>::new(rng);
+    assert_passes(&winograd, &random_batch::<Rank3<4, 9, 8>>(4, 26), 27);
+    let strided = keelnet::Conv2D::<2, 2, 3, 2, 3, 3, GELUTanh, f64>::new(rng);
+    assert_passes(&strided, &random_batch::<Rank3<2, 6, 6>>(2, 28), 29);
 }
 
 #[test]

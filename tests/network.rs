@@ -434,3 +434,22 @@ fn without_an_input_gradient_the_parameter_gradients_are_the_same() {
     assert_eq!(with, without);
     assert_eq!((dx_len, none_len), (4, 0));
 }
+
+network! {
+    /// The activations of modern networks, fused and on their own: GELU
+    /// and SiLU keep their inputs (even before max pooling), ELU's
+    /// derivative is taken after the pooling from its outputs.
+    struct ModernCnn: Input<2, 9, 9>
+        -> Conv2D<3, 3, GELU> -> MaxPool<2>
+        -> Conv2D<4, 2, ELU, padding = same> -> MaxPool<2>
+        -> Flatten -> Dense<6, SiLU> -> GELUTanh -> Dense<5> -> Softplus -> Dense<3, Softmax>;
+}
+
+#[test]
+fn modern_activations_in_a_network_gradient_check() {
+    let x = random_batch::<Rank3<2, 9, 9>>(3, 11);
+    if let Err(worst) = check_layer(&ModernCnn::<f64>::new(12), &x, 13) {
+        panic!("ModernCnn: {worst}");
+    }
+    assert!(ModernCnn::<f32>::SUMMARY.contains("gelu_tanh_1 (GELUTanh)"));
+}

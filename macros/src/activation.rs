@@ -7,7 +7,20 @@ use syn::Ident;
 use crate::diagnostics::closest;
 
 /// The activation types of keelnet, by the name written in a declaration.
-pub const ACTIVATIONS: &[&str] = &["Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax"];
+pub const ACTIVATIONS: &[&str] = &[
+    "Linear",
+    "ReLU",
+    "LeakyReLU",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "GELU",
+    "GELUTanh",
+    "SiLU",
+    "Swish",
+    "ELU",
+    "Softplus",
+];
 
 /// One of [`ACTIVATIONS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,9 +53,14 @@ impl Activation {
         self.0 == "Linear"
     }
 
-    /// Whether it acts on each value alone, with a derivative to apply:
-    /// neither the identity nor softmax (which mixes a sample's values).
-    pub fn is_elementwise(self) -> bool {
-        !self.is_linear() && self.0 != "Softmax"
+    /// Whether it acts on each value alone, with a derivative to apply
+    /// that depends on its output alone: neither the identity, nor softmax
+    /// (which mixes a sample's values), nor GELU and SiLU (whose
+    /// derivatives need their inputs).
+    pub fn is_elementwise_from_output(self) -> bool {
+        !matches!(
+            self.0,
+            "Linear" | "Softmax" | "GELU" | "GELUTanh" | "SiLU" | "Swish"
+        )
     }
 }

@@ -21,6 +21,11 @@ impl Diagnostics {
         self.0.is_empty()
     }
 
+    /// How many errors so far.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The messages, for tests.
     #[cfg(test)]
     pub fn messages(&self) -> Vec<String> {

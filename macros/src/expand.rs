@@ -6,8 +6,7 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use crate::activation::Activation;
-use crate::infer::Network;
-use crate::parse::Declaration;
+use crate::infer::{Item, Network};
 use crate::summary::{param_count, summary};
 
 /// One layer as the generated code names it.
@@ -21,10 +20,9 @@ struct Names {
     cache: Ident,
 }
 
-pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
-    let Declaration {
-        attrs, vis, name, ..
-    } = decl;
+pub fn expand(item: &Item, net: &Network) -> TokenStream {
+    let Item { attrs, vis, name } = item;
+    let definitions = net.layers.iter().map(|l| l.plan.definitions());
     let grads_name = format_ident!("{name}Grads");
     let cache_name = format_ident!("{name}Cache");
     let input_ty = net.input.ty();
@@ -266,6 +264,8 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
     let new_doc = format!(" A `{name}` with Keras' default initialisation, drawn from `seed`.");
 
     quote! {
+        #(#definitions)*
+
         #(#attrs)*
         ///
         /// # Layers
@@ -436,7 +436,7 @@ pub fn expand(decl: &Declaration, net: &Network) -> TokenStream {
 /// For each layer, the activation whose derivative backward takes after
 /// the max pooling that follows it (both hidden layers), if any.
 ///
-/// An elementwise activation's derivative depends on the output alone, and
+/// Such an activation's derivative depends on the output alone, and
 /// each pooled output is a copy of one of the layer's outputs, the others
 /// getting no gradient: the derivative at the pooled outputs, routed back,
 /// is the derivative at the layer's outputs, value for value. Taken there,
@@ -449,7 +449,7 @@ fn derivatives_after_pooling(net: &Network) -> Vec<Option<Activation>> {
         .map(|i| {
             let activation = net.layers[i].plan.activation()?;
             let pooled = i + 1 < hidden && net.layers[i + 1].plan.pools_maxima();
-            (pooled && activation.is_elementwise()).then_some(activation)
+            (pooled && activation.is_elementwise_from_output()).then_some(activation)
         })
         .collect()
 }

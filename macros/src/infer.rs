@@ -1,11 +1,14 @@
 //! Shape inference: from the input shape through every layer, each error
-//! reported at its layer, all errors of a declaration together.
+//! reported at its layer, all errors of a declaration together. Blocks
+//! (`Residual(...)`) and networks declared earlier are planned here too.
+
+use std::rc::Rc;
 
 use quote::format_ident;
-use syn::Ident;
+use syn::{Attribute, Ident, Visibility};
 
 use crate::diagnostics::{Diagnostics, closest};
-use crate::layers::{LAYERS, LayerPlan};
+use crate::layers::{LAYERS, LayerPlan, NetworkLayer, ResidualBlock};
 use crate::parse::{Arg, Declaration, LayerCall, Value};
 use crate::shape::Shape;
 
@@ -36,8 +39,30 @@ impl Network {
     }
 }
 
+/// The item a network expands into: its attributes, visibility and name.
+pub struct Item {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+}
+
+/// The networks of one `network!`: those declared so far, by name, each
+/// usable as a layer in the declarations after it, and the names of all.
+#[derive(Default)]
+pub struct Known {
+    pub planned: Vec<(String, Rc<Network>)>,
+    pub declared: Vec<String>,
+}
+
+/// What planning a chain needs beside its layers.
+struct Context<'a> {
+    /// The struct the chain belongs to (blocks inside it are named after it).
+    item: &'a Item,
+    known: &'a Known,
+}
+
 /// Computes every shape of `decl`, or every error in it.
-pub fn plan(decl: &Declaration) -> Result<Network, Diagnostics> {
+pub fn plan(decl: &Declaration, known: &Known) -> Result<Network, Diagnostics> {
     let mut diagnostics = Diagnostics::default();
     let input = input_shape(&decl.input, &mut diagnostics);
     if decl.layers.is_empty() {
@@ -49,30 +74,44 @@ pub fn plan(decl: &Declaration) -> Result<Network, Diagnostics> {
             ),
         );
     }
+    let item = decl.item();
+    let cx = Context { item: &item, known };
+    let layers = plan_chain(&cx, input.clone(), &decl.layers, &mut diagnostics);
+    match input {
+        Some(input) if diagnostics.is_empty() => Ok(Network { input, layers }),
+        _ => Err(diagnostics),
+    }
+}
 
-    let mut shape = input.clone();
+/// Plans `calls` from `input` (`None` after an error): each layer's
+/// shapes, field name and plan; every error goes to `diagnostics`.
+fn plan_chain(
+    cx: &Context<'_>,
+    input: Option<Shape>,
+    calls: &[LayerCall],
+    diagnostics: &mut Diagnostics,
+) -> Vec<PlannedLayer> {
+    let mut shape = input;
     let mut layers = Vec::new();
-    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    let mut counts: Vec<(String, usize)> = Vec::new();
     let mut previous_activation = None;
-    for call in &decl.layers {
-        let Some(plan) = layer_plan(call, &mut diagnostics) else {
+    for call in calls {
+        let plan = match &call.body {
+            Some(body) => {
+                let count = counts
+                    .iter()
+                    .find(|(p, _)| p == "residual")
+                    .map_or(0, |c| c.1);
+                residual_plan(cx, call, body, shape.clone(), count + 1, diagnostics)
+            }
+            None => layer_plan(cx, call, diagnostics),
+        };
+        let Some(plan) = plan else {
             shape = None;
             previous_activation = None;
             continue;
         };
-        if let (Some(before), Some(now)) = (previous_activation, plan.activation())
-            && plan.is_activation_layer()
-            && before == now
-            && !now.is_linear()
-        {
-            diagnostics.error(
-                call.span,
-                format!(
-                    "`{}` directly after a layer that already ends in {}: it would be applied twice; remove this `{}`",
-                    call, now.0, call.name
-                ),
-            );
-        }
+        check_activation_twice(call, plan.as_ref(), previous_activation, diagnostics);
         previous_activation = plan.activation();
         let output = match &shape {
             Some(input) => match plan.output(input) {
@@ -87,9 +126,8 @@ pub fn plan(decl: &Declaration) -> Result<Network, Diagnostics> {
         match output {
             Some((input, output)) => {
                 shape = Some(output.clone());
-                let field = field_name(&mut counts, plan.prefix());
                 layers.push(PlannedLayer {
-                    field,
+                    field: field_name(&mut counts, plan.prefix()),
                     kind: call.name.to_string(),
                     plan,
                     input,
@@ -99,11 +137,79 @@ pub fn plan(decl: &Declaration) -> Result<Network, Diagnostics> {
             None => shape = plan.output_without_input(),
         }
     }
+    layers
+}
 
-    match input {
-        Some(input) if diagnostics.is_empty() => Ok(Network { input, layers }),
-        _ => Err(diagnostics),
+/// An activation layer right after a layer that ends in the same one.
+fn check_activation_twice(
+    call: &LayerCall,
+    plan: &dyn LayerPlan,
+    before: Option<crate::activation::Activation>,
+    diagnostics: &mut Diagnostics,
+) {
+    if let (Some(before), Some(now)) = (before, plan.activation())
+        && plan.is_activation_layer()
+        && before == now
+        && !now.is_linear()
+    {
+        diagnostics.error(
+            call.span,
+            format!(
+                "`{}` directly after a layer that already ends in {}: it would be applied twice; remove this `{}`",
+                call, now.0, call.name
+            ),
+        );
     }
+}
+
+/// `Residual(...)`: its chain planned from the shape at this point, as a
+/// network of its own named after the struct it is in (`NetResidual1`).
+fn residual_plan(
+    cx: &Context<'_>,
+    call: &LayerCall,
+    body: &[LayerCall],
+    input: Option<Shape>,
+    number: usize,
+    diagnostics: &mut Diagnostics,
+) -> Option<Box<dyn LayerPlan>> {
+    if call.name != "Residual" {
+        diagnostics.error(
+            call.name.span(),
+            format!(
+                "only `Residual(...)` takes a chain of layers in parentheses, not `{}`",
+                call.name
+            ),
+        );
+        return None;
+    }
+    if !call.args.is_empty() {
+        diagnostics.error(
+            call.span,
+            "`Residual` takes no arguments in angle brackets: write `Residual(layer -> layer)`",
+        );
+    }
+    let name = format_ident!("{}Residual{number}", cx.item.name);
+    let doc = format!(
+        " The block inside residual_{number} of [`{}`], generated by `network!`.",
+        cx.item.name
+    );
+    let item = Item {
+        attrs: vec![syn::parse_quote!(#[doc = #doc])],
+        vis: cx.item.vis.clone(),
+        name,
+    };
+    let inner = Context {
+        item: &item,
+        known: cx.known,
+    };
+    let errors_before = diagnostics.len();
+    let layers = plan_chain(&inner, input.clone(), body, diagnostics);
+    let input = input?;
+    if diagnostics.len() > errors_before {
+        return None;
+    }
+    let net = Network { input, layers };
+    Some(Box::new(ResidualBlock::new(item, net)))
 }
 
 /// `Input<D1, ...>`: one to four dimensions of at least 1.
@@ -158,25 +264,29 @@ fn input_shape(call: &LayerCall, diagnostics: &mut Diagnostics) -> Option<Shape>
     ok.then_some(Shape(dims))
 }
 
-/// The layer named by `call`, or an error suggesting the closest known name.
-fn layer_plan(call: &LayerCall, diagnostics: &mut Diagnostics) -> Option<Box<dyn LayerPlan>> {
+/// The layer named by `call` (one of keelnet's, or a network declared
+/// earlier), or an error suggesting the closest known name.
+fn layer_plan(
+    cx: &Context<'_>,
+    call: &LayerCall,
+    diagnostics: &mut Diagnostics,
+) -> Option<Box<dyn LayerPlan>> {
     let name = call.name.to_string();
+    if let Some((_, net)) = cx.known.planned.iter().find(|(known, _)| *known == name) {
+        if !call.args.is_empty() {
+            diagnostics.error(
+                call.span,
+                format!("`{name}` is a network declared above: write `{name}`, without arguments"),
+            );
+            return None;
+        }
+        return Some(Box::new(NetworkLayer::new(
+            call.name.clone(),
+            Rc::clone(net),
+        )));
+    }
     let Some((_, parse)) = LAYERS.iter().find(|(known, _)| *known == name) else {
-        let known = LAYERS.iter().map(|(known, _)| *known);
-        let hint = match closest(&name, known.clone()) {
-            Some(close) => format!("did you mean `{close}`? "),
-            None => String::new(),
-        };
-        let list: Vec<&str> = known.collect();
-        let message = if name == "Input" {
-            "`Input` can only come first: a network has one input".to_string()
-        } else {
-            format!(
-                "unknown layer `{name}`; {hint}the layers are {}",
-                list.join(", ")
-            )
-        };
-        diagnostics.error(call.name.span(), message);
+        unknown_layer(cx, call, diagnostics);
         return None;
     };
     match parse(call) {
@@ -188,15 +298,43 @@ fn layer_plan(call: &LayerCall, diagnostics: &mut Diagnostics) -> Option<Box<dyn
     }
 }
 
+/// The error for a name that is no layer, with the closest known one.
+fn unknown_layer(cx: &Context<'_>, call: &LayerCall, diagnostics: &mut Diagnostics) {
+    let name = call.name.to_string();
+    let networks = cx.known.planned.iter().map(|(known, _)| known.as_str());
+    let known = LAYERS.iter().map(|(known, _)| *known).chain(["Residual"]);
+    let hint = match closest(&name, known.clone().chain(networks.clone())) {
+        Some(close) => format!("did you mean `{close}`? "),
+        None => String::new(),
+    };
+    let list: Vec<&str> = known.collect();
+    let message = if name == "Input" {
+        "`Input` can only come first: a network has one input".to_string()
+    } else if cx.known.declared.contains(&name) {
+        format!(
+            "network `{name}` is used before it is declared: move its declaration above the one that uses it"
+        )
+    } else if name == "Residual" {
+        "`Residual` holds a chain of layers in parentheses: `Residual(Dense<64, ReLU> -> Dense<64>)`"
+            .to_string()
+    } else {
+        format!(
+            "unknown layer `{name}`; {hint}the layers are {}, and the networks declared above it in the same `network!`",
+            list.join(", ")
+        )
+    };
+    diagnostics.error(call.name.span(), message);
+}
+
 /// `dense_1`, `dense_2`, ...: per-prefix counters, from 1.
-fn field_name(counts: &mut Vec<(&'static str, usize)>, prefix: &'static str) -> Ident {
+fn field_name(counts: &mut Vec<(String, usize)>, prefix: String) -> Ident {
     let n = match counts.iter_mut().find(|(p, _)| *p == prefix) {
         Some((_, n)) => {
             *n += 1;
             *n
         }
         None => {
-            counts.push((prefix, 1));
+            counts.push((prefix.clone(), 1));
             1
         }
     };
@@ -209,7 +347,7 @@ mod tests {
 
     fn shapes(source: &str) -> Result<Vec<(String, Vec<usize>)>, Vec<String>> {
         let decl: Declaration = syn::parse_str(source).expect("parses");
-        match plan(&decl) {
+        match plan(&decl, &Known::default()) {
             Ok(net) => Ok(net
                 .layers
                 .iter()
@@ -311,7 +449,7 @@ mod cnn_tests {
 
     fn shapes(source: &str) -> Result<Vec<Vec<usize>>, Vec<String>> {
         let decl: Declaration = syn::parse_str(source).expect("parses");
-        plan(&decl)
+        plan(&decl, &Known::default())
             .map(|net| net.layers.iter().map(|l| l.output.0.clone()).collect())
             .map_err(|d| d.messages())
     }
@@ -362,5 +500,80 @@ mod cnn_tests {
         assert!(e[0].contains("needs an image input"), "{e:?}");
         let e = shapes("struct C: Input<1, 8, 8> -> Conv2D<8, 3, padding = full>;").unwrap_err();
         assert!(e[0].contains("not `full`"), "{e:?}");
+    }
+}
+
+#[cfg(test)]
+mod composition_tests {
+    use super::*;
+
+    /// Plans every declaration of `source` in order, as `network!` does.
+    fn plan_all(source: &str) -> Result<Vec<Rc<Network>>, Vec<String>> {
+        let decls: crate::parse::Declarations = syn::parse_str(source).expect("parses");
+        let mut known = Known::default();
+        let mut nets = Vec::new();
+        for decl in &decls.0 {
+            let net = plan(decl, &known).map_err(|d| d.messages())?;
+            let net = Rc::new(net);
+            known.planned.push((decl.name.to_string(), Rc::clone(&net)));
+            nets.push(net);
+        }
+        Ok(nets)
+    }
+
+    fn errors(source: &str) -> Vec<String> {
+        plan_all(source).err().expect("errors")
+    }
+
+    #[test]
+    fn a_residual_block_is_planned_as_a_network_of_its_own() {
+        let nets = plan_all(
+            "struct R: Input<4, 8, 8> -> Residual(Conv2D<4, 3, ReLU, padding = same> -> Conv2D<4, 3, padding = same>) -> Flatten;",
+        )
+        .unwrap();
+        let block = &nets[0].layers[0];
+        assert_eq!(
+            (block.field.to_string(), block.output.0.clone()),
+            ("residual_1".into(), vec![4, 8, 8])
+        );
+        let inner = block.plan.nested().unwrap();
+        let fields: Vec<String> = inner.layers.iter().map(|l| l.field.to_string()).collect();
+        assert_eq!(fields, ["conv2d_1", "conv2d_2"]);
+        assert_eq!(nets[0].layers[1].output.0, vec![256]);
+    }
+
+    #[test]
+    fn a_residual_block_must_keep_the_shape() {
+        let e = errors("struct R: Input<16> -> Residual(Dense<8>) -> Dense<2>;");
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].contains("the input is [16] and the chain ends in [8]"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn errors_inside_a_block_are_reported_at_their_layer() {
+        let e = errors("struct R: Input<2, 4, 4> -> Residual(Dense<8> -> Dence<2>);");
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].contains("add `Flatten`") && e[1].contains("did you mean `Dense`"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn networks_declared_earlier_are_layers() {
+        let nets = plan_all(
+            "struct Block: Input<8> -> Dense<8, ReLU>; struct Net: Input<3> -> Dense<8> -> Block -> Residual(Block) -> Dense<2>;",
+        )
+        .unwrap();
+        let fields: Vec<String> = nets[1].layers.iter().map(|l| l.field.to_string()).collect();
+        assert_eq!(fields, ["dense_1", "block_1", "residual_1", "dense_2"]);
+        let e = errors("struct Block: Input<8> -> Dense<8>; struct Net: Input<3> -> Block;");
+        assert!(
+            e[0].contains("takes samples of shape [8], but receives shape [3]"),
+            "{e:?}"
+        );
     }
 }

@@ -23,9 +23,19 @@ pub fn network(input: TokenStream) -> TokenStream {
         Err(error) => return error.to_compile_error().into(),
     };
     let mut out = proc_macro2::TokenStream::new();
+    // Each network can be used as a layer by the declarations after it.
+    let mut known = infer::Known {
+        planned: Vec::new(),
+        declared: declarations.0.iter().map(|d| d.name.to_string()).collect(),
+    };
     for decl in &declarations.0 {
-        match infer::plan(decl) {
-            Ok(net) => out.extend(expand::expand(decl, &net)),
+        match infer::plan(decl, &known) {
+            Ok(net) => {
+                out.extend(expand::expand(&decl.item(), &net));
+                known
+                    .planned
+                    .push((decl.name.to_string(), std::rc::Rc::new(net)));
+            }
             Err(diagnostics) => out.extend(diagnostics.to_compile_errors()),
         }
     }

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! A layer is a name with optional arguments in angle brackets: numbers,
-//! names (activations, option values) and `key = value` options.
+//! names (activations, option values) and `key = value` options. A block
+//! is a name followed by a chain in parentheses: `Residual(A -> B)`.
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
@@ -28,10 +29,24 @@ pub struct Declaration {
     pub layers: Vec<LayerCall>,
 }
 
-/// One element of the chain as written: `Dense<10, Softmax>`.
+impl Declaration {
+    /// The struct it declares.
+    pub fn item(&self) -> crate::infer::Item {
+        crate::infer::Item {
+            attrs: self.attrs.clone(),
+            vis: self.vis.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// One element of the chain as written: `Dense<10, Softmax>`, or a block
+/// `Residual(Dense<8, ReLU> -> Dense<4>)`.
 pub struct LayerCall {
     pub name: Ident,
     pub args: Vec<Arg>,
+    /// The chain inside a block's parentheses.
+    pub body: Option<Vec<LayerCall>>,
     /// The whole call, for error messages.
     pub span: Span,
 }
@@ -87,19 +102,7 @@ impl Parse for Declaration {
         let name = input.parse()?;
         input.parse::<Token![:]>()?;
         let first: LayerCall = input.parse()?;
-        let mut layers = Vec::new();
-        while !input.peek(Token![;]) {
-            if input.is_empty() {
-                return Err(input.error("expected `;` at the end of the network declaration"));
-            }
-            input.parse::<Token![->]>().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    "expected `->` between two layers, or `;` at the end",
-                )
-            })?;
-            layers.push(input.parse()?);
-        }
+        let layers = parse_chain_rest(input, "`;` at the end", |input| input.peek(Token![;]))?;
         input.parse::<Token![;]>()?;
         Ok(Declaration {
             attrs,
@@ -109,6 +112,29 @@ impl Parse for Declaration {
             layers,
         })
     }
+}
+
+/// The layers after the first of a chain, each after `->`, up to where `end`
+/// says the chain ends (`what` names that place in errors).
+fn parse_chain_rest(
+    input: ParseStream,
+    what: &str,
+    end: impl Fn(ParseStream) -> bool,
+) -> syn::Result<Vec<LayerCall>> {
+    let mut layers = Vec::new();
+    while !end(input) {
+        if input.is_empty() {
+            return Err(input.error(format!("expected {what}")));
+        }
+        input.parse::<Token![->]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected `->` between two layers, or {what}"),
+            )
+        })?;
+        layers.push(input.parse()?);
+    }
+    Ok(layers)
 }
 
 impl Parse for LayerCall {
@@ -131,7 +157,29 @@ impl Parse for LayerCall {
             let close = input.parse::<Token![>]>()?;
             span = span.join(close.span).unwrap_or(span);
         }
-        Ok(LayerCall { name, args, span })
+        let mut body = None;
+        if input.peek(syn::token::Paren) {
+            let content;
+            let parens = syn::parenthesized!(content in input);
+            if content.is_empty() {
+                return Err(syn::Error::new(
+                    parens.span.join(),
+                    format!(
+                        "`{name}(...)` holds a chain of layers, such as `{name}(Dense<64, ReLU> -> Dense<64>)`"
+                    ),
+                ));
+            }
+            let first: LayerCall = content.parse()?;
+            let rest = parse_chain_rest(&content, "`)` at the end of the block", |c| c.is_empty())?;
+            body = Some(std::iter::once(first).chain(rest).collect());
+            span = span.join(parens.span.join()).unwrap_or(span);
+        }
+        Ok(LayerCall {
+            name,
+            args,
+            body,
+            span,
+        })
     }
 }
 
@@ -173,6 +221,10 @@ impl std::fmt::Display for LayerCall {
                 })
                 .collect();
             write!(f, "<{}>", args.join(", "))?;
+        }
+        if let Some(body) = &self.body {
+            let layers: Vec<String> = body.iter().map(ToString::to_string).collect();
+            write!(f, "({})", layers.join(" -> "))?;
         }
         Ok(())
     }

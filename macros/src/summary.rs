@@ -31,6 +31,21 @@ pub fn param_count(net: &Network) -> usize {
         .sum()
 }
 
+/// One row a layer, `indent` before its name; a block's or a nested
+/// network's layers follow it, indented further.
+fn layer_rows(net: &Network, indent: &str, rows: &mut Vec<(String, String, String)>) {
+    for layer in &net.layers {
+        rows.push((
+            format!("{indent}{} ({})", layer.field, layer.kind),
+            keras_shape(&layer.output),
+            thousands(layer.plan.param_count(&layer.input, &layer.output)),
+        ));
+        if let Some(nested) = layer.plan.nested() {
+            layer_rows(nested, &format!("{indent}  "), rows);
+        }
+    }
+}
+
 /// The summary table.
 pub fn summary(name: &str, net: &Network) -> String {
     let mut rows = vec![(
@@ -38,13 +53,7 @@ pub fn summary(name: &str, net: &Network) -> String {
         keras_shape(&net.input),
         "0".to_string(),
     )];
-    for layer in &net.layers {
-        rows.push((
-            format!("{} ({})", layer.field, layer.kind),
-            keras_shape(&layer.output),
-            thousands(layer.plan.param_count(&layer.input, &layer.output)),
-        ));
-    }
+    layer_rows(net, "", &mut rows);
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(12) + 2;
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(12) + 2;
     let w2 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max(7);
@@ -87,7 +96,7 @@ mod tests {
             "struct Mlp: Input<1, 28, 28> -> Flatten -> Dense<128, ReLU> -> Dense<10, Softmax>;",
         )
         .unwrap();
-        let net = crate::infer::plan(&decl).ok().unwrap();
+        let net = crate::infer::plan(&decl, &Default::default()).ok().unwrap();
         assert_eq!(param_count(&net), 101_770);
         let text = summary("Mlp", &net);
         assert!(

@@ -86,6 +86,9 @@ pub struct ConvScratch<F> {
     pub padded_grad: Vec<F>,
     /// The transformed weights, tiles and products of a Winograd convolution.
     pub winograd: WinogradScratch<F>,
+    /// The outputs before an activation whose derivative needs them (GELU,
+    /// SiLU), kept by a training forward pass; empty otherwise.
+    pub preactivations: Vec<F>,
 }
 
 /// A batch unfolded in place: the offsets of the unfolded matrix's rows and
@@ -275,7 +278,7 @@ fn gather_output_grad<F: Float, A: Activation>(
             let channel = b * out_len + o * positions..b * out_len + (o + 1) * positions;
             out.copy_from_slice(&dy[channel.clone()]);
             if let Some(y) = y {
-                A::backward(&y[channel], out);
+                A::backward(&[], &y[channel], out);
             }
             sum += sum_lanes(out);
         }
@@ -317,7 +320,7 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     if winograd::takes(g, batch) {
         let derivative = y
             .is_some()
-            .then_some(&A::backward::<F> as ActivationDerivative<'_, F>);
+            .then_some(&output_derivative::<F, A> as ActivationDerivative<'_, F>);
         let y = y.unwrap_or_default();
         let grad = OutputGrad::Dense { dy, y, derivative };
         let grads = (d_weight, d_bias);
@@ -406,4 +409,10 @@ pub fn conv2d_backward<F: Float, A: Activation>(
             copy_short(row, &plane[(pad_top + i) * wp + pad_left..][..g.w]);
         }
     }
+}
+
+/// `A`'s derivative from its outputs alone, as the kernels apply it (they
+/// are never handed an activation that [needs its input](Activation::NEEDS_INPUT)).
+fn output_derivative<F: Float, A: Activation>(y: &[F], dy: &mut [F]) {
+    A::backward(&[], y, dy);
 }

@@ -294,7 +294,7 @@ pub fn weight_grad<F: Float, A: Activation>(
                                 let dz = &mut dz_plane[row * wp..][..g.w_out];
                                 copy_short(dz, dy);
                                 if let Some(y) = y {
-                                    A::backward(&y[row * g.w_out..][..g.w_out], dz);
+                                    A::backward(&[], &y[row * g.w_out..][..g.w_out], dz);
                                 }
                             }
                             d_bias[i] += super::sum_lanes(dz_plane);

@@ -244,7 +244,7 @@ fn through_derivative<F: Float, A: Activation>(dy: &mut [F], y: &[F]) {
         for_each_part(
             (dy, y),
             #[inline(always)]
-            |(dy, y): (&mut [F], &[F])| A::backward(y, dy),
+            |(dy, y): (&mut [F], &[F])| A::backward(&[], y, dy),
         );
     }
 }

@@ -257,7 +257,7 @@ pub fn max_pool_backward<F: Float, A: Activation>(
                 let y = &y[b * out_len..][..out_len];
                 vectorized(
                     #[inline(always)]
-                    || A::backward(y, dy),
+                    || A::backward(&[], y, dy),
                 );
             }
             dx.fill(F::zero());

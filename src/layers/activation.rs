@@ -25,7 +25,7 @@ impl<S: Shape, F: Float, A: Activation> Layer<S, F> for A {
         }
     }
 
-    // dy: [B, ...S] -> dx = dy * act'(y)
+    // dy: [B, ...S] -> dx = dy * act'(x), from x or y
     fn backward(
         &self,
         x: &Batch<S, F>,
@@ -35,11 +35,9 @@ impl<S: Shape, F: Float, A: Activation> Layer<S, F> for A {
         dx: Option<&mut Batch<S, F>>,
         grads: &mut (),
     ) {
-        for (y, dy) in y
-            .samples()
-            .zip(dy.as_mut_slice().chunks_exact_mut(S::NUMEL))
-        {
-            A::backward(y, dy);
+        let samples = x.samples().zip(y.samples());
+        for ((x, y), dy) in samples.zip(dy.as_mut_slice().chunks_exact_mut(S::NUMEL)) {
+            A::backward(x, y, dy);
         }
         self.backward_preactivation(x, y, cache, dy, dx, grads);
     }

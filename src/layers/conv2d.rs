@@ -201,6 +201,12 @@ impl<
         scratch: &mut ConvScratch<F>,
         y: &mut Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
     ) {
+        const {
+            assert!(
+                !A::NEEDS_INPUT,
+                "`Conv2D::forward_through_max_pool` takes the activation's derivative after the pooling, from its outputs; GELU and SiLU need their inputs"
+            )
+        };
         let g = Self::geometry::<H, W>();
         if A::KIND == ActivationKind::Softmax || !conv2d_pools_in_one_pass(&g, x.len()) {
             self.forward_cached(x, y, scratch);
@@ -268,6 +274,12 @@ impl<
         dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
         grads: &mut Conv2DGrads<C_IN, C_OUT, K, F>,
     ) {
+        const {
+            assert!(
+                !A::NEEDS_INPUT,
+                "`Conv2D::backward_through_max_pool` takes the activation's derivative at the pooled outputs; GELU and SiLU need their inputs"
+            )
+        };
         let g = Self::geometry::<H, W>();
         let (y, dy) = (pooled.y.as_slice(), pooled.dy.as_mut_slice());
         let fused = A::KIND != ActivationKind::Softmax && conv2d_pools_in_one_pass(&g, x.len());
@@ -349,6 +361,7 @@ impl<
         self.forward_cached(x, y, &mut ConvScratch::default());
     }
 
+    // x -> z (kept in the scratch if the activation needs it) -> y = act(z)
     fn forward_train(
         &self,
         x: &Batch<Rank3<C_IN, H, W>, F>,
@@ -356,7 +369,17 @@ impl<
         scratch: &mut ConvScratch<F>,
         _ctx: &mut TrainContext,
     ) {
-        self.forward_cached(x, y, scratch);
+        if !A::NEEDS_INPUT {
+            return self.forward_cached(x, y, scratch);
+        }
+        y.resize(x.len());
+        let g = Self::geometry::<H, W>();
+        let (ys, params) = (y.as_mut_slice(), (&self.weight, &self.bias));
+        conv2d_forward::<F, Linear>(&g, x.as_slice(), params.0, params.1, ys, scratch);
+        scratch.preactivations.clear();
+        scratch.preactivations.extend_from_slice(ys);
+        ys.chunks_exact_mut(C_OUT * H_OUT * W_OUT)
+            .for_each(A::forward);
     }
 
     fn forward_cached(
@@ -387,10 +410,20 @@ impl<
         dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
         grads: &mut Self::Grads,
     ) {
+        let len = C_OUT * H_OUT * W_OUT;
+        if A::NEEDS_INPUT {
+            let z = scratch.preactivations.chunks_exact(len);
+            for ((z, y), dy) in z
+                .zip(y.samples())
+                .zip(dy.as_mut_slice().chunks_exact_mut(len))
+            {
+                A::backward(z, y, dy);
+            }
+            return self.backward_preactivation(x, y, scratch, dy, dx, grads);
+        }
         if A::KIND == ActivationKind::Softmax {
-            let len = C_OUT * H_OUT * W_OUT;
             for (y, dy) in y.samples().zip(dy.as_mut_slice().chunks_exact_mut(len)) {
-                A::backward(y, dy);
+                A::backward(&[], y, dy);
             }
             return self.backward_preactivation(x, y, scratch, dy, dx, grads);
         }

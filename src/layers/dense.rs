@@ -7,7 +7,7 @@ use rand::Rng;
 use crate::kernels::{dense_backward, dense_forward};
 use crate::{
     Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, Parameters, Rank1,
-    UpdateParams, VisitParams,
+    TrainContext, UpdateParams, VisitParams,
 };
 
 /// A fully connected layer from `IN` to `OUT` features with activation `A`
@@ -105,7 +105,9 @@ impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Layer<Rank1<IN>
     for Dense<IN, OUT, A, F>
 {
     type Output = Rank1<OUT>;
-    type Cache = ();
+    /// The pre-activations, `[B, OUT]`, kept for an activation that
+    /// [needs its input](Activation::NEEDS_INPUT) (GELU, SiLU); empty otherwise.
+    type Cache = Batch<Rank1<OUT>, F>;
     const ACTIVATION: ActivationKind = A::KIND;
 
     // x: [B, IN] -> y: [B, OUT]
@@ -114,20 +116,44 @@ impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Layer<Rank1<IN>
         dense_forward::<F, A>(x.as_slice(), &self.weight, &self.bias, y.as_mut_slice());
     }
 
-    // dy: [B, OUT] -> dz = dy * act'(y), then as backward_preactivation
+    // x: [B, IN] -> z = x · W + b (kept if the activation needs it) -> y = act(z)
+    fn forward_train(
+        &self,
+        x: &Batch<Rank1<IN>, F>,
+        y: &mut Batch<Rank1<OUT>, F>,
+        z: &mut Batch<Rank1<OUT>, F>,
+        _ctx: &mut TrainContext,
+    ) {
+        if !A::NEEDS_INPUT {
+            return self.forward(x, y);
+        }
+        y.resize(x.len());
+        dense_forward::<F, Linear>(x.as_slice(), &self.weight, &self.bias, y.as_mut_slice());
+        z.copy_from(y);
+        y.as_mut_slice().chunks_exact_mut(OUT).for_each(A::forward);
+    }
+
+    // dy: [B, OUT] -> dz = dy * act'(z or y), then as backward_preactivation
     fn backward(
         &self,
         x: &Batch<Rank1<IN>, F>,
         y: &Batch<Rank1<OUT>, F>,
-        cache: &mut (),
+        z: &mut Batch<Rank1<OUT>, F>,
         dy: &mut Batch<Rank1<OUT>, F>,
         dx: Option<&mut Batch<Rank1<IN>, F>>,
         grads: &mut Self::Grads,
     ) {
-        for (y, dy) in y.samples().zip(dy.as_mut_slice().chunks_exact_mut(OUT)) {
-            A::backward(y, dy);
+        let dys = dy.as_mut_slice().chunks_exact_mut(OUT);
+        if A::NEEDS_INPUT {
+            for ((z, y), dy) in z.samples().zip(y.samples()).zip(dys) {
+                A::backward(z, y, dy);
+            }
+        } else {
+            for (y, dy) in y.samples().zip(dys) {
+                A::backward(&[], y, dy);
+            }
         }
-        self.backward_preactivation(x, y, cache, dy, dx, grads);
+        self.backward_preactivation(x, y, z, dy, dx, grads);
     }
 
     // dz: [B, OUT] -> dW: [IN, OUT], db: [OUT], dx: [B, IN]
@@ -135,7 +161,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Layer<Rank1<IN>
         &self,
         x: &Batch<Rank1<IN>, F>,
         _y: &Batch<Rank1<OUT>, F>,
-        _cache: &mut (),
+        _z: &mut Batch<Rank1<OUT>, F>,
         dz: &mut Batch<Rank1<OUT>, F>,
         dx: Option<&mut Batch<Rank1<IN>, F>>,
         grads: &mut Self::Grads,

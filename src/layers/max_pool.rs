@@ -127,6 +127,12 @@ impl<const P: usize, const H_OUT: usize, const W_OUT: usize> MaxPool<P, H_OUT, W
         dy: &mut Batch<Rank3<C, H_OUT, W_OUT>, F>,
         dx: Option<&mut Batch<Rank3<C, H, W>, F>>,
     ) {
+        const {
+            assert!(
+                !A::NEEDS_INPUT,
+                "`MaxPool::backward_through` takes the activation's derivative from its outputs; GELU and SiLU need their inputs"
+            )
+        };
         if let Some(dx) = dx {
             dx.resize(dy.len());
             let lens = (C * H * W, C * H_OUT * W_OUT);

@@ -7,6 +7,7 @@ mod dense;
 mod dropout;
 mod flatten;
 mod max_pool;
+mod residual;
 
 pub use chain::{Chain, ChainCache};
 pub use conv2d::{Conv2D, Conv2DGrads};
@@ -14,3 +15,4 @@ pub use dense::{Dense, DenseGrads};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use max_pool::{MaxPool, MaxPoolGrad};
+pub use residual::{Residual, ResidualCache};

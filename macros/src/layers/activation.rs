@@ -27,15 +27,22 @@ pub fn parse(call: &LayerCall) -> Result<Box<dyn LayerPlan>, Diagnostics> {
 }
 
 impl LayerPlan for ActivationLayer {
-    fn prefix(&self) -> &'static str {
-        match self.0.0 {
+    fn prefix(&self) -> String {
+        let prefix = match self.0.0 {
             "Linear" => "linear",
             "ReLU" => "relu",
             "LeakyReLU" => "leaky_relu",
             "Sigmoid" => "sigmoid",
             "Tanh" => "tanh",
+            "GELU" => "gelu",
+            "GELUTanh" => "gelu_tanh",
+            "SiLU" => "silu",
+            "Swish" => "swish",
+            "ELU" => "elu",
+            "Softplus" => "softplus",
             _ => "softmax",
-        }
+        };
+        prefix.into()
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {

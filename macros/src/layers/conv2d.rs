@@ -72,8 +72,8 @@ impl Conv2D {
 }
 
 impl LayerPlan for Conv2D {
-    fn prefix(&self) -> &'static str {
-        "conv2d"
+    fn prefix(&self) -> String {
+        "conv2d".into()
     }
 
     // [C, H, W] -> [FILTERS, H_OUT, W_OUT]

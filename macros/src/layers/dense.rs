@@ -27,8 +27,8 @@ pub fn parse(call: &LayerCall) -> Result<Box<dyn LayerPlan>, Diagnostics> {
 }
 
 impl LayerPlan for Dense {
-    fn prefix(&self) -> &'static str {
-        "dense"
+    fn prefix(&self) -> String {
+        "dense".into()
     }
 
     // [IN] -> [UNITS]

@@ -36,8 +36,8 @@ pub fn parse(call: &LayerCall) -> Result<Box<dyn LayerPlan>, Diagnostics> {
 }
 
 impl LayerPlan for Dropout {
-    fn prefix(&self) -> &'static str {
-        "dropout"
+    fn prefix(&self) -> String {
+        "dropout".into()
     }
 
     fn output(&self, input: &Shape) -> Result<Shape, String> {

@@ -21,8 +21,8 @@ pub fn parse(call: &LayerCall) -> Result<Box<dyn LayerPlan>, Diagnostics> {
 }
 
 impl LayerPlan for Flatten {
-    fn prefix(&self) -> &'static str {
-        "flatten"
+    fn prefix(&self) -> String {
+        "flatten".into()
     }
 
     // [D1, D2, ...] -> [D1 * D2 * ...]

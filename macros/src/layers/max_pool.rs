@@ -24,8 +24,8 @@ pub fn parse(call: &LayerCall) -> Result<Box<dyn LayerPlan>, Diagnostics> {
 }
 
 impl LayerPlan for MaxPool {
-    fn prefix(&self) -> &'static str {
-        "max_pool"
+    fn prefix(&self) -> String {
+        "max_pool".into()
     }
 
     // [C, H, W] -> [C, H / P, W / P]

@@ -8,18 +8,24 @@ mod dense;
 mod dropout;
 mod flatten;
 mod max_pool;
+mod network;
+mod residual;
 
 use proc_macro2::TokenStream;
 
+pub use network::NetworkLayer;
+pub use residual::ResidualBlock;
+
 use crate::activation::Activation;
 use crate::diagnostics::Diagnostics;
+use crate::infer::Network;
 use crate::parse::LayerCall;
 use crate::shape::Shape;
 
 /// A layer whose arguments have been read.
 pub trait LayerPlan {
     /// The field-name prefix: `dense` gives fields `dense_1`, `dense_2`, ...
-    fn prefix(&self) -> &'static str;
+    fn prefix(&self) -> String;
 
     /// The output shape for `input`, or a message saying what is wrong and
     /// how to fix it. The message is shown at the layer.
@@ -60,6 +66,18 @@ pub trait LayerPlan {
         false
     }
 
+    /// The network inside the layer (a block, or a network used as a
+    /// layer), which the summary shows nested.
+    fn nested(&self) -> Option<&Network> {
+        None
+    }
+
+    /// Items to emit beside the network that holds the layer (a block's
+    /// own generated network).
+    fn definitions(&self) -> TokenStream {
+        TokenStream::new()
+    }
+
     /// Whether the layer's type has `forward_through_max_pool` and
     /// `backward_through_max_pool`: both passes of the max pooling after
     /// it along with its own (backward from the gradient at the pooled
@@ -85,4 +103,10 @@ pub const LAYERS: &[(&str, Parser)] = &[
     ("Sigmoid", activation::parse),
     ("Tanh", activation::parse),
     ("Softmax", activation::parse),
+    ("GELU", activation::parse),
+    ("GELUTanh", activation::parse),
+    ("SiLU", activation::parse),
+    ("Swish", activation::parse),
+    ("ELU", activation::parse),
+    ("Softplus", activation::parse),
 ];

@@ -1,0 +1,130 @@
+//! Composition: residual blocks and networks used as layers, in `network!`
+//! and by hand, checked against finite differences and against each other.
+
+use keelnet::gradcheck::{check_layer, random_batch};
+use keelnet::{
+    Batch, Chain, Dense, Layer, Parameters, Rank1, Rank3, ReLU, Residual, TrainContext, network,
+};
+
+network! {
+    /// A residual MLP: `x + F(x)` around two dense layers.
+    struct ResMlp: Input<6> -> Dense<8, ReLU> -> Residual(Dense<12, ReLU> -> Dense<8>)
+        -> ReLU -> Dense<3, Softmax>;
+
+    /// Two residual convolution blocks over padded 3×3 convolutions.
+    struct ResCnn: Input<2, 8, 8>
+        -> Conv2D<4, 3, ReLU, padding = same>
+        -> Residual(Conv2D<4, 3, ReLU, padding = same> -> Conv2D<4, 3, padding = same>)
+        -> ReLU -> MaxPool<2>
+        -> Residual(Conv2D<4, 3, Tanh, padding = same>)
+        -> Flatten -> Dense<3, Softmax>;
+
+    /// A block declared on its own...
+    pub struct Block: Input<8> -> Dense<8, GELU>;
+
+    /// ...and used as a layer, alone and inside a residual block, with a
+    /// residual block nested in another.
+    pub struct Stack: Input<5> -> Dense<8> -> Block
+        -> Residual(Block -> Residual(Dense<8, Tanh>)) -> Dense<3, Softmax>;
+}
+
+#[test]
+fn residual_networks_gradient_check() {
+    if let Err(worst) = check_layer(&ResMlp::<f64>::new(1), &random_batch(3, 2), 3) {
+        panic!("ResMlp: {worst}");
+    }
+    let x = random_batch::<Rank3<2, 8, 8>>(2, 4);
+    if let Err(worst) = check_layer(&ResCnn::<f64>::new(5), &x, 6) {
+        panic!("ResCnn: {worst}");
+    }
+    if let Err(worst) = check_layer(&Stack::<f64>::new(7), &random_batch(3, 8), 9) {
+        panic!("Stack: {worst}");
+    }
+}
+
+#[test]
+fn a_residual_block_adds_its_input() {
+    let net = ResMlp::<f64>::new(3);
+    let x = random_batch::<Rank1<6>>(2, 1);
+    let h = net.dense_1.predict(&x);
+    let inner = net.residual_1.inner.predict(&h);
+    let y = net.residual_1.predict(&h);
+    for ((y, h), f) in y.as_slice().iter().zip(h.as_slice()).zip(inner.as_slice()) {
+        assert_eq!(*y, h + f);
+    }
+}
+
+#[test]
+fn generated_and_hand_composed_residual_networks_agree_to_the_bit() {
+    let net = ResMlp::<f64>::new(11);
+    let inner = &net.residual_1.inner;
+    let by_hand = Chain::new(
+        Chain::new(
+            net.dense_1.clone(),
+            Residual::new(Chain::new(inner.dense_1.clone(), inner.dense_2.clone())),
+        ),
+        Chain::new(ReLU, net.dense_2.clone()),
+    );
+    let x = random_batch::<Rank1<6>>(4, 12);
+    assert_eq!(net.predict(&x), by_hand.predict(&x));
+    assert_eq!(one_step(&net, &x), one_step(&by_hand, &x));
+}
+
+/// One training pass of `layer` on `x`: every parameter gradient, in walk
+/// order, and the input gradient.
+fn one_step<L>(layer: &L, x: &Batch<Rank1<6>, f64>) -> (Vec<f64>, Batch<Rank1<6>, f64>)
+where
+    L: Layer<Rank1<6>, f64, Output = Rank1<3>> + Clone,
+{
+    let (mut y, mut cache, mut grads, mut dx) = (
+        Batch::new(),
+        Default::default(),
+        Default::default(),
+        Batch::new(),
+    );
+    layer.forward_train(x, &mut y, &mut cache, &mut TrainContext::new(0));
+    let mut dy = random_batch::<Rank1<3>>(x.len(), 13);
+    layer.backward(x, &y, &mut cache, &mut dy, Some(&mut dx), &mut grads);
+    (all_gradients(layer, &grads), dx)
+}
+
+/// Every gradient of `model`, in walk order.
+fn all_gradients<M: Parameters<f64> + Clone>(model: &M, grads: &M::Grads) -> Vec<f64> {
+    let mut out = Vec::new();
+    model
+        .clone()
+        .update_params("", grads, &mut |_, _, g| out.extend_from_slice(g));
+    out
+}
+
+#[test]
+fn nested_networks_are_fields_named_by_path_and_shown_nested() {
+    let net = Stack::<f32>::new(0);
+    let _: &Block<f32> = &net.block_1;
+    let _: &Residual<StackResidual1<f32>> = &net.residual_1;
+    let _: &Dense<8, 8, keelnet::Tanh, f32> = &net.residual_1.inner.residual_1.inner.dense_1;
+    let mut names = Vec::new();
+    net.visit_params("", &mut |info, _| names.push(info.to_string()));
+    assert_eq!(
+        names,
+        [
+            "dense_1.weight",
+            "dense_1.bias",
+            "block_1.dense_1.weight",
+            "block_1.dense_1.bias",
+            "residual_1.block_1.dense_1.weight",
+            "residual_1.block_1.dense_1.bias",
+            "residual_1.residual_1.dense_1.weight",
+            "residual_1.residual_1.dense_1.bias",
+            "dense_2.weight",
+            "dense_2.bias",
+        ]
+    );
+    let summary = Stack::<f32>::SUMMARY;
+    assert!(summary.contains("\nblock_1 (Block)"), "{summary}");
+    assert!(summary.contains("\n  dense_1 (Dense)"), "{summary}");
+    assert!(summary.contains("\nresidual_1 (Residual)"), "{summary}");
+    assert!(summary.contains("\n    dense_1 (Dense)"), "{summary}");
+    assert_eq!(Stack::<f32>::PARAM_COUNT, net.param_count());
+    println!("{summary}");
+}
