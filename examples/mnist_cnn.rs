@@ -7,9 +7,7 @@
 
 mod common;
 
-use keelnet::CategoricalCrossentropy;
 use keelnet::prelude::*;
-use keelnet::train::{Fit, Model};
 
 network! {
     /// The reference CNN.
@@ -22,20 +20,7 @@ network! {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = common::Options::parse(5, 64)?;
-    let (mnist, y_train) = options.load_mnist()?;
     let network = MnistCnn::new(options.seed);
-    println!("{network}");
-
-    let y_test = keelnet::datasets::to_categorical(&mnist.test_labels)?;
-    let mut model = Model::compile(network, Adam::default(), CategoricalCrossentropy);
-    let fit = Fit::epochs(options.epochs)
-        .batch_size(options.batch_size)
-        .validation_data(&mnist.test_images, &y_test)
-        .seed(options.seed);
-    let history = model.fit(&mnist.train_images, &y_train, fit)?;
-
-    let test = model.evaluate(&mnist.test_images, &y_test, options.batch_size)?;
     let params = MnistCnn::<f32>::PARAM_COUNT;
-    options.report("mnist_cnn", params, &history, test.loss, test.accuracy);
-    Ok(())
+    common::fit_and_report("mnist_cnn", network, params, None, &options)
 }

@@ -116,8 +116,8 @@ pub use float::{Float, GemmShape};
 pub use init::Init;
 pub use layer::{Layer, TrainContext};
 pub use layers::{
-    Chain, ChainCache, Conv2D, Conv2DGrads, Dense, DenseGrads, Dropout, Flatten, MaxPool,
-    MaxPoolGrad, Residual, ResidualCache,
+    BatchNormCache, BatchNormGrads, BatchNormalization, Chain, ChainCache, Conv2D, Conv2DGrads,
+    Dense, DenseGrads, Dropout, Flatten, MaxPool, MaxPoolGrad, Residual, ResidualCache,
 };
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, GradientOf, Loss, MeanSquaredError,
@@ -147,8 +147,13 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 /// | layer | shape | parameters |
 /// |---|---|---|
 /// | `Dense<UNITS>`, `Dense<UNITS, Activation>` | `[IN]` to `[UNITS]` | weight `[IN, UNITS]`, bias `[UNITS]` |
+/// | `Conv2D<FILTERS, K>`, `Conv2D<FILTERS, K, Activation, padding = same, stride = S>` | `[C, H, W]` to `[FILTERS, H', W']` | weight `[FILTERS, C, K, K]`, bias `[FILTERS]` |
+/// | `MaxPool<P>` | `[C, H, W]` to `[C, H / P, W / P]` | none |
 /// | `Flatten` | any to `[product]` | none |
 /// | `Dropout<RATE>` (0 <= RATE < 1) | unchanged | none |
+/// | `BatchNormalization` | `[N]` or `[C, H, W]`, unchanged | gamma, beta `[C]`; state: moving mean and variance `[C]` |
+/// | `Residual(chain)` | unchanged (the chain must keep the shape) | the chain's |
+/// | a network declared above in the same `network!` | its input to its output | its own |
 /// | `ReLU`, `LeakyReLU`, `Sigmoid`, `Tanh`, `Softmax`, `Linear`, `GELU`, `GELUTanh`, `SiLU` (`Swish`), `ELU`, `Softplus` | unchanged | none |
 ///
 /// # What it generates
@@ -217,10 +222,10 @@ pub use rand;
 /// The traits and types most programs use: `use keelnet::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Activation, Adam, Batch, Conv2D, Dense, Dropout, ELU, Flatten, Float, GELU, GELUTanh,
-        Layer, LeakyReLU, Linear, Loss, MaxPool, Optimizer, Parameters, Rank1, Rank2, Rank3, Rank4,
-        ReLU, RmsProp, Sgd, Shape, SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh, TrainContext,
-        network,
+        Activation, Adam, Batch, BatchNormalization, Conv2D, Dense, Dropout, ELU, Flatten, Float,
+        GELU, GELUTanh, Layer, LeakyReLU, Linear, Loss, MaxPool, Optimizer, Parameters, Rank1,
+        Rank2, Rank3, Rank4, ReLU, RmsProp, Sgd, Shape, SiLU, Sigmoid, Softmax, Softplus, Swish,
+        Tanh, TrainContext, network,
     };
 }
 

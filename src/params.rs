@@ -3,7 +3,7 @@
 
 use crate::Float;
 
-/// What a parameter tensor is, as far as an optimizer cares.
+/// What a parameter tensor is: trainable (weight, bias, scale) or state.
 ///
 /// ```
 /// use keelnet::ParamKind;
@@ -15,6 +15,12 @@ pub enum ParamKind {
     Weight,
     /// A bias; weight decay leaves it alone (as Keras' `kernel_regularizer`).
     Bias,
+    /// A per-channel scale (BatchNormalization's γ); no weight decay.
+    Scale,
+    /// Non-trainable state (BatchNormalization's moving mean and variance):
+    /// the walk shows it, to save and load it; an update walk never hands
+    /// it to an optimizer, and it is not counted as a parameter.
+    State,
 }
 
 /// The identity of one parameter tensor during a walk.
@@ -107,16 +113,21 @@ pub trait Parameters<F: Float> {
     /// The gradients of every parameter, zero by default.
     type Grads: Default + Send + Sync;
 
-    /// Calls `f` with every parameter tensor.
+    /// Calls `f` with every parameter tensor, state included.
     fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>);
 
-    /// Calls `f` with every parameter tensor, mutably, beside its gradient in `grads`.
+    /// Calls `f` with every trainable parameter tensor, mutably, beside its
+    /// gradient in `grads`; a layer with state updates it here, itself.
     fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>);
 
-    /// The number of trainable scalars.
+    /// The number of trainable scalars (state not counted).
     fn param_count(&self) -> usize {
         let mut count = 0;
-        self.visit_params("", &mut |_, values| count += values.len());
+        self.visit_params("", &mut |info, values| {
+            if info.kind != ParamKind::State {
+                count += values.len();
+            }
+        });
         count
     }
 }

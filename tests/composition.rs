@@ -128,3 +128,89 @@ fn nested_networks_are_fields_named_by_path_and_shown_nested() {
     assert_eq!(Stack::<f32>::PARAM_COUNT, net.param_count());
     println!("{summary}");
 }
+
+network! {
+    /// BatchNormalization after Dense and after Conv2D, inside and outside
+    /// a residual block.
+    struct NormedCnn: Input<2, 6, 6>
+        -> Conv2D<4, 3, padding = same> -> BatchNormalization -> ReLU
+        -> Residual(Conv2D<4, 3, padding = same> -> BatchNormalization -> ReLU)
+        -> MaxPool<2> -> Flatten -> Dense<8> -> BatchNormalization -> Tanh -> Dense<3, Softmax>;
+}
+
+#[test]
+fn batch_normalization_in_a_network_gradient_check() {
+    let x = random_batch::<Rank3<2, 6, 6>>(3, 21);
+    if let Err(worst) = check_layer(&NormedCnn::<f64>::new(22), &x, 23) {
+        panic!("NormedCnn: {worst}");
+    }
+    // γ, β counted; the moving statistics are state.
+    assert_eq!(
+        NormedCnn::<f64>::PARAM_COUNT,
+        NormedCnn::<f64>::new(0).param_count()
+    );
+}
+
+#[test]
+fn batch_normalization_infers_with_its_moving_statistics() {
+    use keelnet::BatchNormalization;
+    let mut bn = BatchNormalization::<2, f64>::new();
+    bn.moving_mean = vec![1.0, -2.0];
+    bn.moving_variance = vec![4.0, 0.25];
+    bn.gamma = vec![2.0, 1.0];
+    bn.beta = vec![0.5, 0.0];
+    let x = Batch::<Rank1<2>, f64>::from_vec(vec![3.0, 0.0, 5.0, -1.0]).unwrap();
+    let y = bn.predict(&x);
+    let expect = |x: f64, c: usize| {
+        bn.gamma[c] * (x - bn.moving_mean[c]) / (bn.moving_variance[c] + 1e-3).sqrt() + bn.beta[c]
+    };
+    let want = [
+        expect(3.0, 0),
+        expect(0.0, 1),
+        expect(5.0, 0),
+        expect(-1.0, 1),
+    ];
+    for (got, want) in y.as_slice().iter().zip(want) {
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
+}
+
+#[test]
+fn optimizers_leave_the_moving_statistics_to_the_layer() {
+    use keelnet::{Adam, BatchNormalization, Optimizer, ParamKind};
+    let mut bn = BatchNormalization::<3, f64>::new();
+    let x = random_batch::<Rank1<3>>(8, 41);
+    let (mut y, mut cache, mut grads) = (Batch::new(), Default::default(), Default::default());
+    bn.forward_train(&x, &mut y, &mut cache, &mut TrainContext::new(0));
+    let mut dy = random_batch::<Rank1<3>>(8, 42);
+    bn.backward(&x, &y, &mut cache, &mut dy, None, &mut grads);
+    // The optimizer is handed γ and β only.
+    let mut handed = Vec::new();
+    bn.clone().update_params("bn", &grads, &mut |info, _, _| {
+        handed.push(info.to_string())
+    });
+    assert_eq!(handed, ["bn.gamma", "bn.beta"]);
+    let mut kinds = Vec::new();
+    bn.visit_params("bn", &mut |info, _| {
+        kinds.push((info.to_string(), info.kind))
+    });
+    assert_eq!(kinds[2], ("bn.moving_mean".to_string(), ParamKind::State));
+    assert_eq!(
+        kinds[3],
+        ("bn.moving_variance".to_string(), ParamKind::State)
+    );
+    // One step: γ and β move by Adam's rule; the moving statistics by
+    // momentum 0.99 toward the batch's, whatever the optimizer.
+    let before = bn.clone();
+    Adam::new(0.1).step(&mut bn, &grads);
+    assert_ne!(bn.gamma, before.gamma);
+    assert_ne!(bn.beta, before.beta);
+    let x = &x;
+    let sample = |c: usize| (0..8).map(move |b| x.sample(b)[c]);
+    for c in 0..3 {
+        let mean = sample(c).sum::<f64>() / 8.0;
+        let variance = sample(c).map(|v| (v - mean) * (v - mean)).sum::<f64>() / 8.0;
+        assert!((bn.moving_mean[c] - 0.01 * mean).abs() < 1e-15);
+        assert!((bn.moving_variance[c] - (0.99 + 0.01 * variance)).abs() < 1e-15);
+    }
+}

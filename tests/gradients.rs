@@ -451,3 +451,18 @@ fn small_cnn_end_to_end() {
     );
     assert_passes(&net, &random_batch::<Rank3<1, 8, 8>>(2, 11), 12);
 }
+
+#[test]
+fn batch_normalization_in_training_mode() {
+    use keelnet::BatchNormalization;
+    let mut bn = BatchNormalization::<5, f64>::new();
+    // γ and β away from their defaults, so that their gradients matter.
+    bn.gamma = vec![0.5, 1.5, -1.0, 2.0, 0.8];
+    bn.beta = vec![0.1, -0.2, 0.3, 0.0, 1.0];
+    assert_passes(&bn, &random_batch::<Rank1<5>>(4, 31), 32);
+    let mut bn = BatchNormalization::<3, f64>::new();
+    bn.gamma = vec![0.7, -1.2, 1.1];
+    assert_passes(&bn, &random_batch::<Rank3<3, 4, 5>>(2, 33), 34);
+    // One sample of an image: statistics over its positions alone.
+    assert_passes(&bn, &random_batch::<Rank3<3, 3, 3>>(1, 35), 36);
+}

@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use keelnet::datasets::mnist::Mnist;
+use keelnet::datasets::mnist::{Image, Mnist};
 use keelnet::datasets::to_categorical;
 use keelnet::train::History;
+use keelnet::train::{Fit, Model};
+use keelnet::{Adam, CategoricalCrossentropy, Layer};
 use keelnet::{Batch, Rank1};
 
 /// The command line of an example.
@@ -100,4 +102,36 @@ impl Options {
             println!("{line}");
         }
     }
+}
+
+/// Trains `network` on MNIST as the Keras tutorials do (Adam, categorical
+/// cross-entropy, validated after each epoch on the fraction
+/// `validation_split` of the training data held out, the MLP tutorial's,
+/// or on the test set if `None`, the CNN tutorial's), then evaluates it on
+/// the test set and reports as `name`.
+pub fn fit_and_report<N>(
+    name: &str,
+    network: N,
+    params: usize,
+    validation_split: Option<f64>,
+    options: &Options,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    N: Layer<Image, f32, Output = Rank1<10>> + std::fmt::Display + Send,
+{
+    let (mnist, y_train) = options.load_mnist()?;
+    println!("{network}");
+    let y_test = to_categorical(&mnist.test_labels)?;
+    let mut model = Model::compile(network, Adam::default(), CategoricalCrossentropy);
+    let fit = Fit::epochs(options.epochs)
+        .batch_size(options.batch_size)
+        .seed(options.seed);
+    let fit = match validation_split {
+        Some(fraction) => fit.validation_split(fraction),
+        None => fit.validation_data(&mnist.test_images, &y_test),
+    };
+    let history = model.fit(&mnist.train_images, &y_train, fit)?;
+    let test = model.evaluate(&mnist.test_images, &y_test, options.batch_size)?;
+    options.report(name, params, &history, test.loss, test.accuracy);
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The layers. Each file holds one layer, its forward and backward side by side.
 
 mod activation;
+mod batch_norm;
 mod chain;
 mod conv2d;
 mod dense;
@@ -9,6 +10,7 @@ mod flatten;
 mod max_pool;
 mod residual;
 
+pub use batch_norm::{BatchNormCache, BatchNormGrads, BatchNormalization};
 pub use chain::{Chain, ChainCache};
 pub use conv2d::{Conv2D, Conv2DGrads};
 pub use dense::{Dense, DenseGrads};

@@ -93,6 +93,6 @@ pub fn flush_subnormal<F: Float>(x: F) -> F {
 pub(crate) fn decay_for<F: Float>(weight_decay: f64, info: ParamInfo<'_>) -> F {
     match info.kind {
         ParamKind::Weight => F::from_f64(weight_decay),
-        ParamKind::Bias => F::zero(),
+        ParamKind::Bias | ParamKind::Scale | ParamKind::State => F::zero(),
     }
 }

@@ -3,6 +3,7 @@
 //! [`LAYERS`].
 
 mod activation;
+mod batch_norm;
 mod conv2d;
 mod dense;
 mod dropout;
@@ -95,6 +96,7 @@ pub const LAYERS: &[(&str, Parser)] = &[
     ("Dense", dense::parse),
     ("Conv2D", conv2d::parse),
     ("MaxPool", max_pool::parse),
+    ("BatchNormalization", batch_norm::parse),
     ("Flatten", flatten::parse),
     ("Dropout", dropout::parse),
     ("Linear", activation::parse),
