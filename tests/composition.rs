@@ -126,7 +126,6 @@ fn nested_networks_are_fields_named_by_path_and_shown_nested() {
     assert!(summary.contains("\nresidual_1 (Residual)"), "{summary}");
     assert!(summary.contains("\n    dense_1 (Dense)"), "{summary}");
     assert_eq!(Stack::<f32>::PARAM_COUNT, net.param_count());
-    println!("{summary}");
 }
 
 network! {

@@ -110,9 +110,10 @@ impl<const C: usize, F: Float> BatchNormalization<C, F> {
         }
     }
 
-    // x: [B, C, P] -> y = γ·(x - mean)/√(var + ε) + β, per channel
-    fn normalize(&self, x: &[F], positions: usize, mean: &[F], variance: &[F], y: &mut [F]) {
+    // x: [B, C, P] -> y = γ·(x - moving mean)/√(moving variance + ε) + β, per channel
+    fn normalize_moving(&self, x: &[F], positions: usize, y: &mut [F]) {
         let eps = F::from_f64(EPSILON);
+        let (mean, variance) = (&self.moving_mean, &self.moving_variance);
         let xs = x.chunks_exact(positions);
         for (i, (x, y)) in xs.zip(y.chunks_exact_mut(positions)).enumerate() {
             let c = i % C;
@@ -124,7 +125,7 @@ impl<const C: usize, F: Float> BatchNormalization<C, F> {
         }
     }
 
-    // x: [B, C, P] -> batch mean and variance per channel, normalized x, y
+    // x: [B, C, P] -> batch mean and variance per channel, x̂, y = γ·x̂ + β
     fn normalize_batch(
         &self,
         x: &[F],
@@ -154,14 +155,19 @@ impl<const C: usize, F: Float> BatchNormalization<C, F> {
             .extend(variance.iter().map(|&v| F::one() / (v + eps).sqrt()));
         cache.normalized.clear();
         cache.normalized.resize(x.len(), F::zero());
-        let normalized = cache.normalized.chunks_exact_mut(positions);
-        for (i, (n, x)) in normalized.zip(x.chunks_exact(positions)).enumerate() {
-            let (m, s) = (mean[i % C], cache.inv_std[i % C]);
-            for (n, &x) in n.iter_mut().zip(x) {
+        let planes = cache.normalized.chunks_exact_mut(positions);
+        let planes = planes
+            .zip(x.chunks_exact(positions))
+            .zip(y.chunks_exact_mut(positions));
+        for (i, ((n, x), y)) in planes.enumerate() {
+            let c = i % C;
+            let (m, s) = (mean[c], cache.inv_std[c]);
+            let (gamma, beta) = (self.gamma[c], self.beta[c]);
+            for ((n, y), &x) in n.iter_mut().zip(y).zip(x) {
                 *n = (x - m) * s;
+                *y = gamma * *n + beta;
             }
         }
-        self.normalize(x, positions, mean, variance, y);
     }
 
     // dy: [B, C, P] -> dγ = Σ dy·x̂, dβ = Σ dy,
@@ -247,8 +253,7 @@ macro_rules! batch_norm_layer {
 
             fn forward(&self, x: &Batch<$shape, F>, y: &mut Batch<$shape, F>) {
                 y.resize(x.len());
-                let moving = (&self.moving_mean, &self.moving_variance);
-                self.normalize(x.as_slice(), $positions, moving.0, moving.1, y.as_mut_slice());
+                self.normalize_moving(x.as_slice(), $positions, y.as_mut_slice());
             }
 
             fn forward_train(

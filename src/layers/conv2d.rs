@@ -374,8 +374,8 @@ impl<
         }
         y.resize(x.len());
         let g = Self::geometry::<H, W>();
-        let (ys, params) = (y.as_mut_slice(), (&self.weight, &self.bias));
-        conv2d_forward::<F, Linear>(&g, x.as_slice(), params.0, params.1, ys, scratch);
+        let ys = y.as_mut_slice();
+        conv2d_forward::<F, Linear>(&g, x.as_slice(), &self.weight, &self.bias, ys, scratch);
         scratch.preactivations.clear();
         scratch.preactivations.extend_from_slice(ys);
         ys.chunks_exact_mut(C_OUT * H_OUT * W_OUT)

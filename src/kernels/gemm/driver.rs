@@ -238,17 +238,23 @@ thread_local! {
     static POOL_SIZED_FOR: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Grows a thread's packing buffers to what micro-kernel `K` needs; their
-/// sizes depend on `K` alone, not on the product.
-fn size_packed<K: MicroKernel>([packed_a, packed_b, streamed_b, edge]: &mut [Vec<f32>; 4]) {
-    cache_aligned(packed_a, MC.div_ceil(K::MR) * K::MR * KC);
-    cache_aligned(packed_b, NC.div_ceil(K::NR) * K::NR * KC);
-    cache_aligned(streamed_b, K::NR * KC);
+/// A thread's packing buffers for micro-kernel `K` (A's block, B's block,
+/// B's streamed sliver, the edge tile), grown on first use; their sizes
+/// depend on `K` alone, not on the product.
+fn packing_buffers<K: MicroKernel>(
+    [packed_a, packed_b, streamed_b, edge]: &mut [Vec<f32>; 4],
+) -> [&mut [f32]; 4] {
     // Not zeroed on each call: a tile's values are written before they are
     // read, or read only into values that are thrown away.
     if edge.len() < K::MR * K::NR {
         edge.resize(K::MR * K::NR, 0.0);
     }
+    [
+        cache_aligned(packed_a, MC.div_ceil(K::MR) * K::MR * KC),
+        cache_aligned(packed_b, NC.div_ceil(K::NR) * K::NR * KC),
+        cache_aligned(streamed_b, K::NR * KC),
+        edge,
+    ]
 }
 
 /// Sizes the packing buffers of every thread of the current pool for `K`,
@@ -264,7 +270,7 @@ fn size_buffers_on_every_thread<K: MicroKernel>() {
             // A thread inside `drive` (waiting for a nested product) has
             // its buffers sized already.
             if let Ok(mut buffers) = packed.try_borrow_mut() {
-                size_packed::<K>(&mut buffers);
+                packing_buffers::<K>(&mut buffers);
             }
         });
     });
@@ -293,12 +299,8 @@ impl Product<'_> {
             return;
         }
         PACKED.with(|packed| {
-            let buffers = &mut *packed.borrow_mut();
-            size_packed::<K>(buffers);
-            let [packed_a, packed_b, streamed_b, edge] = buffers;
-            let packed_a = cache_aligned(packed_a, MC.div_ceil(K::MR) * K::MR * KC);
-            let packed_b = cache_aligned(packed_b, NC.div_ceil(K::NR) * K::NR * KC);
-            let streamed_b = cache_aligned(streamed_b, K::NR * KC);
+            let mut buffers = packed.borrow_mut();
+            let [packed_a, packed_b, streamed_b, edge] = packing_buffers::<K>(&mut buffers);
             // With one block of rows, each sliver of B is used once, right
             // after it is packed: pack it then, into a buffer that stays in
             // L1, instead of packing the whole block out to a far cache first.
