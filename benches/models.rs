@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use keelnet::prelude::*;
 use keelnet::train::{Model, Targets};
-use keelnet::{CategoricalCrossentropy, Conv2D, MaxPool, MaxPoolGrad};
+use keelnet::{CategoricalCrossentropy, ChainCache, Conv2D, MaxPool, OutputGrad, TrainContext};
 
 network! {
     /// The reference MLP.
@@ -132,32 +132,31 @@ fn conv_through_pool<
     input_grad: bool,
 ) {
     let x = images::<Rank3<C_IN, H, W>>(64);
-    let (mut y, mut pooled, mut argmax) = (Batch::new(), Batch::new(), Vec::new());
-    let mut scratch = Default::default();
     let pool = MaxPool::<2, PH, PW>;
+    let mut cache = ChainCache::default();
+    let mut pooled = Batch::new();
     c.bench_function(&format!("{name}/forward"), |b| {
         b.iter_custom(|iters| {
             timed_on_pool(iters, || {
-                let pooled = (&mut pooled, &mut argmax);
-                conv.forward_through_max_pool(black_box(&x), &pool, pooled, &mut scratch, &mut y)
+                conv.forward_then(&pool, black_box(&x), &mut pooled, cache.pair(), None)
             })
         })
     });
     // The forward pass backward starts from (its bench may be filtered out).
-    conv.forward_through_max_pool(&x, &pool, (&mut pooled, &mut argmax), &mut scratch, &mut y);
-    let (mut dy, mut dz, mut grads) = (pooled.clone(), Batch::new(), Default::default());
-    let mut dx = Batch::new();
+    let ctx = &mut TrainContext::new(0);
+    conv.forward_then(&pool, &x, &mut pooled, cache.pair(), Some(ctx));
+    let (mut dy, mut grads, mut dx) = (pooled.clone(), Default::default(), Batch::new());
     c.bench_function(&format!("{name}/backward"), |b| {
         b.iter_custom(|iters| {
             timed_on_pool(iters, || {
                 dy.copy_from(&pooled);
-                let maxima = MaxPoolGrad {
+                let out = OutputGrad {
                     y: &pooled,
-                    argmax: &argmax,
                     dy: &mut dy,
+                    before_activation: false,
                 };
                 let dx = input_grad.then_some(&mut dx);
-                conv.backward_through_max_pool(&x, maxima, &mut scratch, &mut dz, dx, &mut grads)
+                conv.backward_then(&pool, &x, cache.pair(), out, dx, (&mut grads, &mut ()))
             })
         })
     });

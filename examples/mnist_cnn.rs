@@ -19,7 +19,7 @@ network! {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let options = common::Options::parse(5, 64)?;
+    let options = common::Options::parse(5, 64, 0)?;
     let network = MnistCnn::new(options.seed);
     let params = MnistCnn::<f32>::PARAM_COUNT;
     common::fit_and_report("mnist_cnn", network, params, None, &options)

@@ -15,7 +15,7 @@ network! {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let options = common::Options::parse(10, 32)?;
+    let options = common::Options::parse(10, 32, 0)?;
     let network = MnistMlp::new(options.seed);
     let params = MnistMlp::<f32>::PARAM_COUNT;
     common::fit_and_report("mnist_mlp", network, params, Some(0.2), &options)

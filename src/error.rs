@@ -104,6 +104,11 @@ pub enum Error {
         /// The loss value (NaN or infinite).
         loss: f64,
     },
+    /// No parameter tensor has this name.
+    UnknownParameter {
+        /// The name asked for (`dense_1.weight`).
+        name: String,
+    },
     /// An argument is out of its range (a batch size of 0, a validation
     /// split of 1.5, ...).
     InvalidArgument {
@@ -180,6 +185,10 @@ impl fmt::Display for Error {
             Error::NonFiniteLoss { epoch, step, loss } => write!(
                 f,
                 "the loss became {loss} at epoch {epoch}, step {step}: training diverged (lower the learning rate, or check the data for NaN)"
+            ),
+            Error::UnknownParameter { name } => write!(
+                f,
+                "no parameter is named `{name}` (the walk names them like `dense_1.weight`)"
             ),
             Error::InvalidArgument { message } => f.write_str(message),
         }

@@ -3,6 +3,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::fusion::{self, OutputGrad, PairCache};
 use crate::{ActivationKind, Batch, Float, Parameters, Shape};
 
 /// Per-step state of a training forward pass: the random source of
@@ -136,6 +137,106 @@ pub trait Layer<I: Shape, F: Float>: Parameters<F> {
         grads: &mut Self::Grads,
     ) {
         self.backward(x, y, cache, dz, dx, grads);
+    }
+
+    /// `Some(P)` for a max pooling: each output the maximum of its own
+    /// `P`×`P` window of inputs (windows not overlapping), no parameters,
+    /// no activation, and a training cache that keeps where each maximum
+    /// came from ([`max_pool_argmax`](Self::max_pool_argmax)). A layer
+    /// before it may then run both layers' passes in one
+    /// ([`fuses_with`](Self::fuses_with)).
+    ///
+    /// ```
+    /// use keelnet::{Dense, Layer, MaxPool, Rank1, Rank3, ReLU};
+    /// assert_eq!(<MaxPool<2, 13, 13> as Layer<Rank3<32, 26, 26>, f32>>::MAX_POOL_WINDOW, Some(2));
+    /// assert_eq!(<ReLU as Layer<Rank1<4>, f32>>::MAX_POOL_WINDOW, None);
+    /// ```
+    const MAX_POOL_WINDOW: Option<usize> = None;
+
+    /// For a max pooling ([`MAX_POOL_WINDOW`](Self::MAX_POOL_WINDOW)), the
+    /// buffer in its training cache that holds, per output, the index of
+    /// its maximum in the input sample; `None` for other layers.
+    ///
+    /// ```
+    /// use keelnet::{Layer, MaxPool, Rank3};
+    /// let mut argmax = vec![3_u32];
+    /// let found = <MaxPool<2, 1, 1> as Layer<Rank3<1, 2, 2>, f32>>::max_pool_argmax(&mut argmax);
+    /// assert_eq!(found.map(|a| a[0]), Some(3));
+    /// ```
+    fn max_pool_argmax(cache: &mut Self::Cache) -> Option<&mut Vec<u32>> {
+        let _ = cache;
+        None
+    }
+
+    /// Whether this layer runs its passes together with `N`'s, the layer
+    /// after it, in [`forward_then`](Self::forward_then) and
+    /// [`backward_then`](Self::backward_then). A composition that asks
+    /// calls those two for the pair instead of each layer's own passes.
+    ///
+    /// ```
+    /// use keelnet::{Conv2D, Dense, Layer, MaxPool, Rank1, Rank3, ReLU};
+    /// type Conv = Conv2D<1, 32, 3, 1, 26, 26, ReLU>;
+    /// assert!(<Conv as Layer<Rank3<1, 28, 28>, f32>>::fuses_with::<MaxPool<2, 13, 13>>());
+    /// assert!(!<Dense<4, 2> as Layer<Rank1<4>, f32>>::fuses_with::<ReLU>());
+    /// ```
+    fn fuses_with<N: Layer<Self::Output, F>>() -> bool {
+        false
+    }
+
+    /// This layer then `next`, forward: inference if `ctx` is `None`,
+    /// training otherwise; `y` receives `next`'s output. Unless the layer
+    /// [fuses with](Self::fuses_with) `N`, the two run in turn
+    /// ([`fusion::forward_in_turn`]).
+    ///
+    /// ```
+    /// use keelnet::{Batch, Layer, PairCache, Rank1, ReLU, Sigmoid};
+    /// let x = Batch::<Rank1<1>>::from_vec(vec![-3.0])?;
+    /// let (mut mid, mut d_mid, mut y) = (Batch::new(), Batch::new(), Batch::new());
+    /// let pair = PairCache { first: &mut (), second: &mut (), mid: &mut mid, d_mid: &mut d_mid };
+    /// ReLU.forward_then(&Sigmoid, &x, &mut y, pair, None);
+    /// assert_eq!(y.as_slice(), &[0.5]);
+    /// # Ok::<(), keelnet::Error>(())
+    /// ```
+    fn forward_then<N: Layer<Self::Output, F>>(
+        &self,
+        next: &N,
+        x: &Batch<I, F>,
+        y: &mut Batch<N::Output, F>,
+        cache: PairCache<'_, Self::Output, F, Self::Cache, N::Cache>,
+        ctx: Option<&mut TrainContext>,
+    ) {
+        fusion::forward_in_turn(self, next, x, y, cache, ctx);
+    }
+
+    /// The backward pass of [`forward_then`](Self::forward_then), from the
+    /// gradient at `next`'s output: writes both layers' parameter
+    /// gradients and, when `dx` is given, dL/dx. Unless the layer
+    /// [fuses with](Self::fuses_with) `N`, the two run in turn
+    /// ([`fusion::backward_in_turn`]).
+    ///
+    /// ```
+    /// use keelnet::{Batch, Layer, OutputGrad, PairCache, Rank1, ReLU, Sigmoid};
+    /// let x = Batch::<Rank1<1>>::from_vec(vec![2.0])?;
+    /// let (mut mid, mut d_mid, mut y) = (Batch::new(), Batch::new(), Batch::new());
+    /// let pair = PairCache { first: &mut (), second: &mut (), mid: &mut mid, d_mid: &mut d_mid };
+    /// ReLU.forward_then(&Sigmoid, &x, &mut y, pair, None);
+    /// let (mut dy, mut dx) = (Batch::from_vec(vec![1.0])?, Batch::new());
+    /// let pair = PairCache { first: &mut (), second: &mut (), mid: &mut mid, d_mid: &mut d_mid };
+    /// let out = OutputGrad { y: &y, dy: &mut dy, before_activation: false };
+    /// ReLU.backward_then(&Sigmoid, &x, pair, out, Some(&mut dx), (&mut (), &mut ()));
+    /// assert!((dx.as_slice()[0] - 0.105).abs() < 1e-3); // sigmoid'(2)
+    /// # Ok::<(), keelnet::Error>(())
+    /// ```
+    fn backward_then<N: Layer<Self::Output, F>>(
+        &self,
+        next: &N,
+        x: &Batch<I, F>,
+        cache: PairCache<'_, Self::Output, F, Self::Cache, N::Cache>,
+        out: OutputGrad<'_, N::Output, F>,
+        dx: Option<&mut Batch<I, F>>,
+        grads: (&mut Self::Grads, &mut N::Grads),
+    ) {
+        fusion::backward_in_turn(self, next, x, cache, out, dx, grads);
     }
 
     /// Inference on a batch, into a new buffer (convenient; allocates).

@@ -95,6 +95,7 @@ mod batch;
 pub mod datasets;
 mod error;
 mod float;
+pub mod fusion;
 pub mod gradcheck;
 mod init;
 pub mod kernels;
@@ -113,18 +114,21 @@ pub use activation::{
 pub use batch::Batch;
 pub use error::{Error, Result};
 pub use float::{Float, GemmShape};
+pub use fusion::{OutputGrad, PairCache};
 pub use init::Init;
 pub use layer::{Layer, TrainContext};
 pub use layers::{
     BatchNormCache, BatchNormGrads, BatchNormalization, Chain, ChainCache, Conv2D, Conv2DGrads,
-    Dense, DenseGrads, Dropout, Flatten, MaxPool, MaxPoolGrad, Residual, ResidualCache,
+    Dense, DenseGrads, Dropout, Flatten, MaxPool, Residual, ResidualCache,
 };
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, GradientOf, Loss, MeanSquaredError,
     SparseCategoricalCrossentropy,
 };
 pub use optim::{Adam, Optimizer, RmsProp, Sgd};
-pub use params::{ParamInfo, ParamKind, Parameters, UpdateParams, VisitParams, param_path};
+pub use params::{
+    ParamInfo, ParamKind, Parameters, UpdateParams, VisitParams, VisitParamsMut, param_path,
+};
 pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 
 /// Declares networks as chains of layers, with every shape computed and
@@ -166,20 +170,18 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 ///   initialisation; `Name::SUMMARY`, `Name::PARAM_COUNT` and `Display`
 ///   give the model summary;
 /// - [`Layer<Input, F>`](Layer) for `Name`: forward, training forward and
-///   backward, one flat statement per layer. Where a layer ending in an
-///   elementwise activation (`Conv2D<32, 3, ReLU>`) feeds `MaxPool`,
-///   backward takes that activation's derivative after the pooling, at
-///   the pooled outputs (the same gradients to the bit, on a quarter of
-///   the values for 2×2 windows), and the layer's backward starts from
-///   the gradient before its activation. A `Conv2D` runs both passes of
-///   the pooling itself ([`Conv2D::forward_through_max_pool`],
-///   [`Conv2D::backward_through_max_pool`]): as a first layer it pools each
-///   output plane while it is in cache and, with no input gradient asked,
-///   sums its weight gradient over the pooled maxima alone; by Winograd's
+///   backward, one flat statement per layer. Each pair of adjacent layers
+///   whose first layer [fuses with](Layer::fuses_with) the second runs as
+///   one call ([`Layer::forward_then`], [`Layer::backward_then`]), as it
+///   would in a [`Chain`]. A `Conv2D` with an elementwise activation fuses
+///   with the `MaxPool` after it: as a first layer it pools each output
+///   plane while it is in cache and, with no input gradient asked, sums
+///   its weight gradient over the pooled maxima alone; by Winograd's
 ///   tiles (3×3 kernels over many channels) it pools its outputs while
 ///   they are laid out channels-last, and lays out its output gradient
 ///   straight from the maxima. Either way no full-size output or gradient
-///   is written;
+///   is written, and the activation's derivative is taken at the pooled
+///   outputs;
 /// - [`Parameters<F>`](Parameters), naming each tensor `dense_1.weight`,
 ///   `dense_1.bias`, ...;
 /// - `NameGrads<F>`, the gradients, and `NameCache<F>`, the buffers a

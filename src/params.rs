@@ -1,7 +1,7 @@
 //! The parameter walk: how optimizers, savers and summaries reach every
 //! parameter tensor of a layer or network.
 
-use crate::Float;
+use crate::{Error, Float, Result};
 
 /// What a parameter tensor is: trainable (weight, bias, scale) or state.
 ///
@@ -91,6 +91,9 @@ impl std::fmt::Display for ParamInfo<'_> {
 /// The visitor a parameter walk calls with each tensor.
 pub type VisitParams<'v, F> = dyn FnMut(ParamInfo<'_>, &[F]) + 'v;
 
+/// The visitor a mutable walk calls with each tensor.
+pub type VisitParamsMut<'v, F> = dyn FnMut(ParamInfo<'_>, &mut [F]) + 'v;
+
 /// The visitor an update walk calls with each tensor and its gradient.
 pub type UpdateParams<'v, F> = dyn FnMut(ParamInfo<'_>, &mut [F], &[F]) + 'v;
 
@@ -116,9 +119,52 @@ pub trait Parameters<F: Float> {
     /// Calls `f` with every parameter tensor, state included.
     fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>);
 
+    /// Calls `f` with every parameter tensor, state included, mutably, in
+    /// the order of [`visit_params`](Self::visit_params): how loading sets them.
+    fn visit_params_mut(&mut self, layer: &str, f: &mut VisitParamsMut<'_, F>);
+
     /// Calls `f` with every trainable parameter tensor, mutably, beside its
     /// gradient in `grads`; a layer with state updates it here, itself.
     fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>);
+
+    /// Sets the tensor named `name` (as the walk names it, such as
+    /// `dense_1.weight` or `batch_normalization_1.moving_mean`) to `values`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownParameter`] if no tensor has that name,
+    /// [`Error::LengthMismatch`] if `values` is not the tensor's length;
+    /// the tensor is then left as it was.
+    ///
+    /// ```
+    /// use keelnet::{Dense, Error, Parameters, ReLU};
+    /// use rand::SeedableRng;
+    /// let mut dense = Dense::<2, 1, ReLU>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// dense.set_param("bias", &[0.5])?;
+    /// assert_eq!(dense.bias, [0.5]);
+    /// assert!(matches!(dense.set_param("bias", &[0.5, 1.0]), Err(Error::LengthMismatch { .. })));
+    /// assert!(matches!(dense.set_param("gamma", &[0.5]), Err(Error::UnknownParameter { .. })));
+    /// # Ok::<(), keelnet::Error>(())
+    /// ```
+    fn set_param(&mut self, name: &str, values: &[F]) -> Result<()> {
+        let mut found = Err(Error::UnknownParameter {
+            name: name.to_string(),
+        });
+        self.visit_params_mut("", &mut |info, tensor| {
+            if found.is_err() && info.to_string() == name {
+                found = if tensor.len() == values.len() {
+                    tensor.copy_from_slice(values);
+                    Ok(())
+                } else {
+                    Err(Error::LengthMismatch {
+                        expected: tensor.len(),
+                        actual: values.len(),
+                    })
+                };
+            }
+        });
+        found
+    }
 
     /// The number of trainable scalars (state not counted).
     fn param_count(&self) -> usize {
@@ -138,6 +184,12 @@ macro_rules! no_parameters {
         impl<$($($generics)*,)? F: $crate::Float> $crate::Parameters<F> for $ty {
             type Grads = ();
             fn visit_params(&self, _layer: &str, _f: &mut $crate::VisitParams<'_, F>) {}
+            fn visit_params_mut(
+                &mut self,
+                _layer: &str,
+                _f: &mut $crate::VisitParamsMut<'_, F>,
+            ) {
+            }
             fn update_params(
                 &mut self,
                 _layer: &str,

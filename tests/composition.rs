@@ -213,3 +213,50 @@ fn optimizers_leave_the_moving_statistics_to_the_layer() {
         assert!((bn.moving_variance[c] - (0.99 + 0.01 * variance)).abs() < 1e-15);
     }
 }
+
+/// Every tensor, state included, can be read and set by its name, however
+/// deep it is nested; the mutable walk visits what the walk visits.
+#[test]
+fn every_tensor_can_be_set_by_name() {
+    use keelnet::{Error, Parameters};
+    let mut net = NormedCnn::<f64>::new(5);
+    let mut names = Vec::new();
+    net.visit_params("", &mut |info, values| {
+        names.push((info.to_string(), values.len()))
+    });
+    let mut names_mut = Vec::new();
+    net.visit_params_mut("", &mut |info, values| {
+        names_mut.push((info.to_string(), values.len()))
+    });
+    assert_eq!(names, names_mut);
+    assert!(names.contains(&("residual_1.conv2d_1.weight".into(), 4 * 4 * 9)));
+
+    for (name, len) in &names {
+        let values: Vec<f64> = (0..*len).map(|i| i as f64 + 0.5).collect();
+        net.set_param(name, &values).unwrap();
+        let mut read = None;
+        net.visit_params("", &mut |info, v| {
+            if info.to_string() == *name {
+                read = Some(v.to_vec());
+            }
+        });
+        assert_eq!(read, Some(values), "{name}");
+    }
+    assert_eq!(
+        net.batch_normalization_2.moving_mean,
+        [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5]
+    );
+
+    let before = net.clone();
+    let wrong = net.set_param("dense_1.bias", &[1.0; 3]);
+    assert_eq!(
+        wrong,
+        Err(Error::LengthMismatch {
+            expected: 8,
+            actual: 3
+        })
+    );
+    let unknown = net.set_param("dense_9.bias", &[1.0; 8]);
+    assert!(matches!(unknown, Err(Error::UnknownParameter { name }) if name == "dense_9.bias"));
+    assert_eq!(net, before);
+}

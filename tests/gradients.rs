@@ -303,6 +303,7 @@ struct WrongSquare;
 impl keelnet::Parameters<f64> for WrongSquare {
     type Grads = ();
     fn visit_params(&self, _: &str, _: &mut keelnet::VisitParams<'_, f64>) {}
+    fn visit_params_mut(&mut self, _: &str, _: &mut keelnet::VisitParamsMut<'_, f64>) {}
     fn update_params(&mut self, _: &str, _: &(), _: &mut keelnet::UpdateParams<'_, f64>) {}
 }
 

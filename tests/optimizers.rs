@@ -4,7 +4,8 @@
 //! given three fixed gradients; the expected values follow the Keras update
 //! rules written in each optimizer's documentation, evaluated in f64.
 
-use keelnet::{Adam, Dense, DenseGrads, Linear, Optimizer, RmsProp, Sgd};
+use keelnet::optim::ParamState;
+use keelnet::{Adam, Dense, DenseGrads, Linear, Optimizer, ParamInfo, RmsProp, Sgd};
 use rand::SeedableRng;
 
 const GRAD_WEIGHT: [[f64; 2]; 3] = [[0.5, -0.1], [0.2, 0.3], [-0.4, 0.1]];
@@ -178,16 +179,53 @@ fn long_tensors_update_with_every_optimizer() {
     }
 }
 
+/// Optimizer state follows its tensor by name: a walk that visits the
+/// tensors in another order, or one tensor fewer, finds each state where
+/// it was left.
+#[test]
+fn optimizer_state_is_keyed_by_tensor_name() {
+    let mut adam: Adam<f64> = Adam::default();
+    let infos = [ParamInfo::weight("a", &[2]), ParamInfo::bias("a", &[2])];
+    let mut params = [vec![0.0; 2], vec![0.0; 2]];
+    let grads = [vec![1.0, 1.0], vec![-1.0, -1.0]];
+    adam.begin_step();
+    for (slot, info) in infos.iter().enumerate() {
+        adam.update(slot, *info, &mut params[slot], &grads[slot]);
+    }
+    let m = |adam: &Adam<f64>, name| adam.m.get(name).map(|m| (m[0] * 1e6).round() / 1e6);
+    assert_eq!(
+        (m(&adam, "a.weight"), m(&adam, "a.bias")),
+        (Some(0.1), Some(-0.1))
+    );
+    // The bias first, then the weight: each keeps its own moments.
+    adam.begin_step();
+    adam.update(0, infos[1], &mut params[1], &grads[1]);
+    adam.update(1, infos[0], &mut params[0], &grads[0]);
+    assert_eq!(
+        (m(&adam, "a.weight"), m(&adam, "a.bias")),
+        (Some(0.19), Some(-0.19))
+    );
+    // A restored state is used by the next step.
+    adam.m.insert("a.weight", vec![1.0, 1.0]);
+    adam.update(1, infos[0], &mut params[0], &grads[0]);
+    assert_eq!(m(&adam, "a.weight"), Some(1.0));
+}
+
 /// After one gradient and then none, every optimizer's state decays; where
 /// it would fall into the subnormal range (and stay there, slow to compute
 /// with) it becomes zero instead, and the weights stop moving.
 #[test]
 fn decaying_state_is_flushed_to_zero_rather_than_left_subnormal() {
-    fn subnormals(states: &[Vec<f32>]) -> usize {
-        states.iter().flatten().filter(|x| x.is_subnormal()).count()
+    fn subnormals(states: &ParamState) -> usize {
+        let values = states.iter().flat_map(|(_, values)| values);
+        values.filter(|x| x.is_subnormal()).count()
     }
-    fn zeros(states: &[Vec<f32>]) -> usize {
-        states.iter().flatten().filter(|&&x| x == 0.0).count()
+    fn zeros(states: &ParamState) -> usize {
+        states
+            .iter()
+            .flat_map(|(_, values)| values)
+            .filter(|&&x| x == 0.0)
+            .count()
     }
     let (mut layer, mut grads) = long_layer();
     let mut adam: Adam = Adam::default();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use keelnet::datasets::mnist::{Image, Mnist};
 use keelnet::datasets::to_categorical;
-use keelnet::train::History;
+use keelnet::train::{EpochLog, History};
 use keelnet::train::{Fit, Model};
 use keelnet::{Adam, CategoricalCrossentropy, Layer};
 use keelnet::{Batch, Rank1};
@@ -18,6 +18,8 @@ pub struct Options {
     pub json: bool,
     /// Train and test on at most this many samples each (for quick checks).
     pub limit: Option<usize>,
+    /// The last this many epochs run at a tenth of the learning rate.
+    pub fine_tune: usize,
 }
 
 const USAGE: &str = "options:
@@ -26,11 +28,16 @@ const USAGE: &str = "options:
   --seed N         seed of the weights, shuffling and dropout
   --data DIR       directory holding the MNIST files (default: $KEELNET_DATA/mnist, then data/mnist, then download)
   --limit N        train and test on at most N samples each (a quick run)
+  --fine-tune N    run the last N epochs at a tenth of the learning rate
   --json           print one JSON line with the results at the end";
 
 impl Options {
     /// Parses the command line over the reference program's defaults.
-    pub fn parse(epochs: usize, batch_size: usize) -> Result<Self, lexopt::Error> {
+    pub fn parse(
+        epochs: usize,
+        batch_size: usize,
+        fine_tune: usize,
+    ) -> Result<Self, lexopt::Error> {
         use lexopt::prelude::*;
         let mut options = Options {
             epochs,
@@ -39,6 +46,7 @@ impl Options {
             data: None,
             json: false,
             limit: None,
+            fine_tune,
         };
         let mut parser = lexopt::Parser::from_env();
         while let Some(arg) = parser.next()? {
@@ -48,6 +56,7 @@ impl Options {
                 Long("seed") => options.seed = parser.value()?.parse()?,
                 Long("data") => options.data = Some(parser.value()?.into()),
                 Long("limit") => options.limit = Some(parser.value()?.parse()?),
+                Long("fine-tune") => options.fine_tune = parser.value()?.parse()?,
                 Long("json") => options.json = true,
                 Long("help") | Short('h') => {
                     println!("{USAGE}");
@@ -107,8 +116,10 @@ impl Options {
 /// Trains `network` on MNIST as the Keras tutorials do (Adam, categorical
 /// cross-entropy, validated after each epoch on the fraction
 /// `validation_split` of the training data held out, the MLP tutorial's,
-/// or on the test set if `None`, the CNN tutorial's), then evaluates it on
-/// the test set and reports as `name`.
+/// or on the test set if `None`, the CNN tutorial's), the last
+/// `--fine-tune` epochs at a tenth of the learning rate (Keras'
+/// `LearningRateScheduler` with a step), then evaluates it on the test set
+/// and reports as `name`.
 pub fn fit_and_report<N>(
     name: &str,
     network: N,
@@ -123,14 +134,40 @@ where
     println!("{network}");
     let y_test = to_categorical(&mnist.test_labels)?;
     let mut model = Model::compile(network, Adam::default(), CategoricalCrossentropy);
-    let fit = Fit::epochs(options.epochs)
-        .batch_size(options.batch_size)
-        .seed(options.seed);
-    let fit = match validation_split {
-        Some(fraction) => fit.validation_split(fraction),
-        None => fit.validation_data(&mnist.test_images, &y_test),
+    let fit = |epochs: usize, seed: u64| {
+        let fit = Fit::epochs(epochs)
+            .batch_size(options.batch_size)
+            .seed(seed);
+        match validation_split {
+            Some(fraction) => fit.validation_split(fraction),
+            None => fit.validation_data(&mnist.test_images, &y_test),
+        }
     };
-    let history = model.fit(&mnist.train_images, &y_train, fit)?;
+    let fine_tune = options.fine_tune.min(options.epochs);
+    let mut history = History::default();
+    if options.epochs > fine_tune {
+        history = model.fit(
+            &mnist.train_images,
+            &y_train,
+            fit(options.epochs - fine_tune, options.seed),
+        )?;
+    }
+    if fine_tune > 0 {
+        model.optimizer.learning_rate /= 10.0;
+        println!("Learning rate {}:", model.optimizer.learning_rate);
+        let more = model.fit(
+            &mnist.train_images,
+            &y_train,
+            fit(fine_tune, options.seed + 1),
+        )?;
+        let done = history.epochs.len();
+        history
+            .epochs
+            .extend(more.epochs.into_iter().map(|e| EpochLog {
+                epoch: e.epoch + done,
+                ..e
+            }));
+    }
     let test = model.evaluate(&mnist.test_images, &y_test, options.batch_size)?;
     options.report(name, params, &history, test.loss, test.accuracy);
     Ok(())

@@ -52,15 +52,4 @@ impl Activation {
     pub fn is_linear(self) -> bool {
         self.0 == "Linear"
     }
-
-    /// Whether it acts on each value alone, with a derivative to apply
-    /// that depends on its output alone: neither the identity, nor softmax
-    /// (which mixes a sample's values), nor GELU and SiLU (whose
-    /// derivatives need their inputs).
-    pub fn is_elementwise_from_output(self) -> bool {
-        !matches!(
-            self.0,
-            "Linear" | "Softmax" | "GELU" | "GELUTanh" | "SiLU" | "Swish"
-        )
-    }
 }

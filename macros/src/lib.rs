@@ -6,10 +6,10 @@
 mod activation;
 mod args;
 mod diagnostics;
-mod expand;
-mod infer;
+mod emit;
 mod layers;
 mod parse;
+mod plan;
 mod shape;
 mod summary;
 
@@ -24,14 +24,14 @@ pub fn network(input: TokenStream) -> TokenStream {
     };
     let mut out = proc_macro2::TokenStream::new();
     // Each network can be used as a layer by the declarations after it.
-    let mut known = infer::Known {
+    let mut known = plan::Known {
         planned: Vec::new(),
         declared: declarations.0.iter().map(|d| d.name.to_string()).collect(),
     };
     for decl in &declarations.0 {
-        match infer::plan(decl, &known) {
+        match plan::plan(decl, &known) {
             Ok(net) => {
-                out.extend(expand::expand(&decl.item(), &net));
+                out.extend(emit::network(&decl.item(), &net));
                 known
                     .planned
                     .push((decl.name.to_string(), std::rc::Rc::new(net)));

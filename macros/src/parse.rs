@@ -31,8 +31,8 @@ pub struct Declaration {
 
 impl Declaration {
     /// The struct it declares.
-    pub fn item(&self) -> crate::infer::Item {
-        crate::infer::Item {
+    pub fn item(&self) -> crate::plan::Item {
+        crate::plan::Item {
             attrs: self.attrs.clone(),
             vis: self.vis.clone(),
             name: self.name.clone(),

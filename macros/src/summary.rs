@@ -1,7 +1,7 @@
 //! The model summary, in the manner of Keras' `model.summary()`, computed
 //! while the macro expands.
 
-use crate::infer::Network;
+use crate::plan::Network;
 use crate::shape::Shape;
 
 /// `(None, 1, 28, 28)`: the batch dimension first, as Keras prints it.
@@ -96,7 +96,7 @@ mod tests {
             "struct Mlp: Input<1, 28, 28> -> Flatten -> Dense<128, ReLU> -> Dense<10, Softmax>;",
         )
         .unwrap();
-        let net = crate::infer::plan(&decl, &Default::default()).ok().unwrap();
+        let net = crate::plan::plan(&decl, &Default::default()).ok().unwrap();
         assert_eq!(param_count(&net), 101_770);
         let text = summary("Mlp", &net);
         assert!(

@@ -3,7 +3,7 @@
 
 use crate::{
     Batch, Float, Layer, ParamInfo, ParamKind, Parameters, Rank1, Rank3, TrainContext,
-    UpdateParams, VisitParams,
+    UpdateParams, VisitParams, VisitParamsMut,
 };
 
 /// Batch normalization over `C` channels, as Keras' `BatchNormalization`
@@ -223,6 +223,18 @@ impl<const C: usize, F: Float> Parameters<F> for BatchNormalization<C, F> {
         f(moving_mean, &self.moving_mean);
         let moving_variance = Self::info(layer, "moving_variance", ParamKind::State);
         f(moving_variance, &self.moving_variance);
+    }
+
+    fn visit_params_mut(&mut self, layer: &str, f: &mut VisitParamsMut<'_, F>) {
+        f(
+            Self::info(layer, "gamma", ParamKind::Scale),
+            &mut self.gamma,
+        );
+        f(Self::info(layer, "beta", ParamKind::Bias), &mut self.beta);
+        let moving_mean = Self::info(layer, "moving_mean", ParamKind::State);
+        f(moving_mean, &mut self.moving_mean);
+        let moving_variance = Self::info(layer, "moving_variance", ParamKind::State);
+        f(moving_variance, &mut self.moving_variance);
     }
 
     /// γ and β through `f`; the moving statistics toward the batch's, not

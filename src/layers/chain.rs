@@ -1,8 +1,8 @@
 //! `Chain`: two layers composed by hand, checked by the type system.
 
 use crate::{
-    ActivationKind, Batch, Float, Layer, Parameters, Shape, TrainContext, UpdateParams,
-    VisitParams, param_path,
+    ActivationKind, Batch, Float, Layer, OutputGrad, PairCache, Parameters, Shape, TrainContext,
+    UpdateParams, VisitParams, VisitParamsMut, param_path,
 };
 
 /// `B` applied to the output of `A`: hand composition of layers.
@@ -28,6 +28,12 @@ use crate::{
 /// let probs = mlp.predict(&Batch::<Rank1<784>>::zeros(1));
 /// ```
 ///
+/// The pair runs through [`Layer::forward_then`] and
+/// [`Layer::backward_then`], so a first layer that fuses with the second
+/// (a [`Conv2D`](crate::Conv2D) and the [`MaxPool`](crate::MaxPool) after
+/// it) runs the same fused kernels as in `network!`'s code. Nest chains
+/// so that such pairs are each one `Chain`.
+///
 /// Parameters are named `0.weight`, `1.bias`, ... (prefixed by the caller's
 /// layer name, if any). For long chains, prefer `network!`, whose code is flat.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,12 +53,32 @@ impl<A, B> Chain<A, B> {
 
 /// What a [`Chain`] keeps between forward and backward.
 pub struct ChainCache<M: Shape, F: Float, CA, CB> {
-    first: CA,
-    second: CB,
-    /// The first layer's output.
-    mid: Batch<M, F>,
+    /// The first layer's cache.
+    pub first: CA,
+    /// The second layer's cache.
+    pub second: CB,
+    /// The first layer's output (not written where the pair runs fused).
+    pub mid: Batch<M, F>,
     /// dL/d(mid).
-    d_mid: Batch<M, F>,
+    pub d_mid: Batch<M, F>,
+}
+
+impl<M: Shape, F: Float, CA, CB> ChainCache<M, F, CA, CB> {
+    /// The buffers as a [`PairCache`].
+    ///
+    /// ```
+    /// use keelnet::{ChainCache, Rank1};
+    /// let mut cache = ChainCache::<Rank1<2>, f32, (), ()>::default();
+    /// assert!(cache.pair().mid.is_empty());
+    /// ```
+    pub fn pair(&mut self) -> PairCache<'_, M, F, CA, CB> {
+        PairCache {
+            first: &mut self.first,
+            second: &mut self.second,
+            mid: &mut self.mid,
+            d_mid: &mut self.d_mid,
+        }
+    }
 }
 
 impl<M: Shape, F: Float, CA: Default, CB: Default> Default for ChainCache<M, F, CA, CB> {
@@ -72,6 +98,11 @@ impl<F: Float, A: Parameters<F>, B: Parameters<F>> Parameters<F> for Chain<A, B>
     fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
         self.first.visit_params(&param_path(layer, "0"), f);
         self.second.visit_params(&param_path(layer, "1"), f);
+    }
+
+    fn visit_params_mut(&mut self, layer: &str, f: &mut VisitParamsMut<'_, F>) {
+        self.first.visit_params_mut(&param_path(layer, "0"), f);
+        self.second.visit_params_mut(&param_path(layer, "1"), f);
     }
 
     fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {
@@ -98,8 +129,7 @@ impl<I: Shape, F: Float, A: Layer<I, F>, B: Layer<A::Output, F>> Layer<I, F> for
         cache: &mut Self::Cache,
     ) {
         self.first
-            .forward_cached(x, &mut cache.mid, &mut cache.first);
-        self.second.forward_cached(&cache.mid, y, &mut cache.second);
+            .forward_then(&self.second, x, y, cache.pair(), None);
     }
 
     fn forward_train(
@@ -110,9 +140,7 @@ impl<I: Shape, F: Float, A: Layer<I, F>, B: Layer<A::Output, F>> Layer<I, F> for
         ctx: &mut TrainContext,
     ) {
         self.first
-            .forward_train(x, &mut cache.mid, &mut cache.first, ctx);
-        self.second
-            .forward_train(&cache.mid, y, &mut cache.second, ctx);
+            .forward_then(&self.second, x, y, cache.pair(), Some(ctx));
     }
 
     fn backward(
@@ -124,15 +152,14 @@ impl<I: Shape, F: Float, A: Layer<I, F>, B: Layer<A::Output, F>> Layer<I, F> for
         dx: Option<&mut Batch<I, F>>,
         grads: &mut Self::Grads,
     ) {
-        let ChainCache {
-            first,
-            second,
-            mid,
-            d_mid,
-        } = cache;
-        self.second
-            .backward(mid, y, second, dy, Some(d_mid), &mut grads.1);
-        self.first.backward(x, mid, first, d_mid, dx, &mut grads.0);
+        let out = OutputGrad {
+            y,
+            dy,
+            before_activation: false,
+        };
+        let grads = (&mut grads.0, &mut grads.1);
+        self.first
+            .backward_then(&self.second, x, cache.pair(), out, dx, grads);
     }
 
     fn backward_preactivation(
@@ -144,14 +171,13 @@ impl<I: Shape, F: Float, A: Layer<I, F>, B: Layer<A::Output, F>> Layer<I, F> for
         dx: Option<&mut Batch<I, F>>,
         grads: &mut Self::Grads,
     ) {
-        let ChainCache {
-            first,
-            second,
-            mid,
-            d_mid,
-        } = cache;
-        self.second
-            .backward_preactivation(mid, y, second, dz, Some(d_mid), &mut grads.1);
-        self.first.backward(x, mid, first, d_mid, dx, &mut grads.0);
+        let out = OutputGrad {
+            y,
+            dy: dz,
+            before_activation: true,
+        };
+        let grads = (&mut grads.0, &mut grads.1);
+        self.first
+            .backward_then(&self.second, x, cache.pair(), out, dx, grads);
     }
 }

@@ -4,14 +4,15 @@ use std::marker::PhantomData;
 
 use rand::Rng;
 
+use crate::fusion::{self, OutputGrad, PairCache};
 use crate::kernels::{
     ConvGeometry, ConvScratch, conv2d_backward, conv2d_backward_at_maxima, conv2d_forward,
     conv2d_forward_pooled, conv2d_pools_directly, conv2d_pools_in_one_pass, conv2d_weight_grad_at,
     max_pool_backward,
 };
 use crate::{
-    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, MaxPool, MaxPoolGrad, ParamInfo,
-    Parameters, Rank3, TrainContext, UpdateParams, VisitParams,
+    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, Parameters, Rank3,
+    Shape, TrainContext, UpdateParams, VisitParams, VisitParamsMut,
 };
 
 /// A 2-D convolution from `C_IN` to `C_OUT` channels with `K`×`K` kernels
@@ -158,150 +159,87 @@ impl<
         );
     }
 
-    /// The forward pass of this layer and the [`MaxPool`] after it, for an
-    /// elementwise activation (`network!` runs this, in training and in
-    /// inference, where a convolution with one feeds max pooling): `pooled`
-    /// and `argmax` as the pooling's [`Layer::forward_train`] gives them.
-    ///
-    /// Where the direct kernels compute the convolution (a first layer),
-    /// each output plane is pooled while it is in cache; where Winograd's
-    /// tiles do (3×3 kernels over many channels), each sample's outputs
-    /// are pooled while they are laid out channels-last. Either way `y` is
-    /// not written ([`kernels::conv2d_forward_pooled`](crate::kernels::conv2d_forward_pooled));
-    /// otherwise `y` receives the convolution's outputs, which are then
-    /// pooled. The same numbers every way, to the bit; backward is
-    /// [`Conv2D::backward_through_max_pool`], which reads no `y`.
-    ///
-    /// ```
-    /// use keelnet::{Batch, Conv2D, Layer, MaxPool, Rank3, ReLU, TrainContext};
-    /// use rand::SeedableRng;
-    /// let conv = Conv2D::<1, 2, 3, 1, 4, 4, ReLU>::new(&mut rand::rngs::StdRng::seed_from_u64(1));
-    /// let x = Batch::<Rank3<1, 6, 6>>::from_vec((0..108).map(|v| (v % 7) as f32).collect())?;
-    /// let (mut y, mut scratch, mut ctx) = (Batch::new(), Default::default(), TrainContext::new(0));
-    /// let (mut pooled, mut argmax) = (Batch::new(), Vec::new());
-    /// conv.forward_through_max_pool(&x, &MaxPool::<2, 2, 2>, (&mut pooled, &mut argmax), &mut scratch, &mut y);
-    /// // As the two layers one after the other.
-    /// let (mut full, mut pooled_after, mut argmax_after) = (Batch::new(), Batch::new(), Vec::new());
-    /// conv.forward_train(&x, &mut full, &mut scratch, &mut ctx);
-    /// MaxPool::<2, 2, 2>.forward_train(&full, &mut pooled_after, &mut argmax_after, &mut ctx);
-    /// assert_eq!((pooled, argmax), (pooled_after, argmax_after));
-    /// # Ok::<(), keelnet::Error>(())
-    /// ```
-    pub fn forward_through_max_pool<
-        const H: usize,
-        const W: usize,
-        const P: usize,
-        const PH: usize,
-        const PW: usize,
-    >(
-        &self,
-        x: &Batch<Rank3<C_IN, H, W>, F>,
-        pool: &MaxPool<P, PH, PW>,
-        (pooled, argmax): (&mut Batch<Rank3<C_OUT, PH, PW>, F>, &mut Vec<u32>),
-        scratch: &mut ConvScratch<F>,
-        y: &mut Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
-    ) {
-        const {
-            assert!(
-                !A::NEEDS_INPUT,
-                "`Conv2D::forward_through_max_pool` takes the activation's derivative after the pooling, from its outputs; GELU and SiLU need their inputs"
-            )
-        };
-        let g = Self::geometry::<H, W>();
-        if A::KIND == ActivationKind::Softmax || !conv2d_pools_in_one_pass(&g, x.len()) {
-            self.forward_cached(x, y, scratch);
-            return pool.forward_cached(y, pooled, argmax);
-        }
-        MaxPool::<P, PH, PW>::check::<H_OUT, W_OUT>();
-        pooled.resize(x.len());
-        argmax.resize(pooled.as_slice().len(), 0);
-        let outputs = (pooled.as_mut_slice(), &mut argmax[..]);
-        let params = (&self.weight[..], &self.bias[..]);
-        conv2d_forward_pooled::<F, A>(&g, x.as_slice(), params, P, outputs, scratch);
+    /// Refuses a max pooling after this layer whose outputs are not
+    /// `[C_OUT, H_OUT / p, W_OUT / p]` (a layer that misreports
+    /// [`Layer::MAX_POOL_WINDOW`]).
+    fn check_pooled<N: Shape>(p: usize) {
+        assert!(
+            p >= 1 && N::NUMEL == C_OUT * (H_OUT / p) * (W_OUT / p),
+            "a max pooling of window {p} after `Conv2D` must give [C_OUT, H_OUT / {p}, W_OUT / {p}]"
+        );
     }
 
-    /// Backward through this layer and the [`MaxPool`](crate::MaxPool)
-    /// after it, from the gradient at the pooled outputs (`network!` runs
-    /// this where a convolution with an elementwise activation feeds max
-    /// pooling). Every output gradient but the maxima's is zero, and the
-    /// activation's derivative is taken at the maxima, a quarter of the
-    /// outputs for 2×2 windows.
+    /// The pooled forward pass of [`Layer::forward_then`] for a max pooling
+    /// of window `p` after this layer: `pooled` `[B, C_OUT, H_OUT / p,
+    /// W_OUT / p]` and `argmax` as the pooling's own forward gives them.
+    /// Where the direct kernels compute the convolution (a first layer),
+    /// each output plane is pooled while it is in cache; where Winograd's
+    /// tiles do (3×3 kernels over many channels), each sample's outputs are
+    /// pooled while they are laid out channels-last. The same numbers as
+    /// the two layers in turn, to the bit, and the convolution's own
+    /// outputs are never written.
+    fn forward_pooled<const H: usize, const W: usize>(
+        &self,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        p: usize,
+        (pooled, argmax): (&mut [F], &mut Vec<u32>),
+        scratch: &mut ConvScratch<F>,
+    ) {
+        argmax.resize(pooled.len(), 0);
+        let params = (&self.weight[..], &self.bias[..]);
+        let g = Self::geometry::<H, W>();
+        conv2d_forward_pooled::<F, A>(&g, x.as_slice(), params, p, (pooled, argmax), scratch);
+    }
+
+    /// The backward pass of [`Layer::backward_then`] for a max pooling of
+    /// window `p` after this layer, from the gradient `dy` at the pooled
+    /// outputs `y`. Every output gradient but the maxima's is zero, and
+    /// the activation's derivative is taken at the maxima, a quarter of
+    /// the outputs for 2×2 windows.
     ///
     /// When no input gradient is asked (a first layer) and the direct
     /// kernels ran the convolution, the weight gradient sums over the
     /// maxima alone ([`kernels::conv2d_weight_grad_at`](crate::kernels::conv2d_weight_grad_at)).
     /// When Winograd's tiles ran it, their output gradient is laid out
     /// straight from the maxima ([`kernels::conv2d_backward_at_maxima`](crate::kernels::conv2d_backward_at_maxima)).
-    /// Either way `dz` is not touched, and the gradients equal
-    /// [`Layer::backward`]'s to rounding (Winograd's weight and input
+    /// Either way `dz` is not touched, and the gradients equal the two
+    /// layers' own backward to rounding (Winograd's weight and input
     /// gradients to the bit). Otherwise the gradient is routed back into
     /// `dz`, zeros and all, and backward goes on from there: the same
     /// numbers as the two layers' own backward, to the bit.
-    ///
-    /// ```
-    /// use keelnet::{Batch, Conv2D, Layer, MaxPool, MaxPoolGrad, Rank3, ReLU, TrainContext};
-    /// use rand::SeedableRng;
-    /// let conv = Conv2D::<1, 2, 3, 1, 4, 4, ReLU, f64>::new(&mut rand::rngs::StdRng::seed_from_u64(1));
-    /// let x = Batch::<Rank3<1, 6, 6>, f64>::from_vec((0..108).map(|v| f64::from(v % 7)).collect())?;
-    /// let (mut ctx, mut scratch) = (TrainContext::new(0), Default::default());
-    /// let (mut y, mut pooled, mut argmax) = (Batch::new(), Batch::new(), Vec::new());
-    /// conv.forward_train(&x, &mut y, &mut scratch, &mut ctx);
-    /// MaxPool::<2, 2, 2>.forward_train(&y, &mut pooled, &mut argmax, &mut ctx);
-    /// let (mut dz, mut grads) = (Batch::new(), [Default::default(), Default::default()]);
-    /// for (grads, dx) in grads.iter_mut().zip([None, Some(&mut Batch::new())]) {
-    ///     let mut dy = Batch::<Rank3<2, 2, 2>, f64>::from_vec(vec![1.0; 24])?;
-    ///     let maxima = MaxPoolGrad { y: &pooled, argmax: &argmax, dy: &mut dy };
-    ///     conv.backward_through_max_pool(&x, maxima, &mut scratch, &mut dz, dx, grads);
-    /// }
-    /// // Summed over the maxima (no input gradient asked) or routed back:
-    /// // the same to rounding.
-    /// for (a, b) in grads[0].weight.iter().zip(&grads[1].weight) {
-    ///     assert!((a - b).abs() < 1e-12);
-    /// }
-    /// # Ok::<(), keelnet::Error>(())
-    /// ```
-    pub fn backward_through_max_pool<
-        const H: usize,
-        const W: usize,
-        const PH: usize,
-        const PW: usize,
-    >(
+    fn backward_from_maxima<const H: usize, const W: usize>(
         &self,
         x: &Batch<Rank3<C_IN, H, W>, F>,
-        pooled: MaxPoolGrad<'_, C_OUT, PH, PW, F>,
-        scratch: &mut ConvScratch<F>,
-        dz: &mut Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
+        (p, argmax, y, dy): (usize, &[u32], &[F], &mut [F]),
+        (scratch, dz): (
+            &mut ConvScratch<F>,
+            &mut Batch<Rank3<C_OUT, H_OUT, W_OUT>, F>,
+        ),
         dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
         grads: &mut Conv2DGrads<C_IN, C_OUT, K, F>,
     ) {
-        const {
-            assert!(
-                !A::NEEDS_INPUT,
-                "`Conv2D::backward_through_max_pool` takes the activation's derivative at the pooled outputs; GELU and SiLU need their inputs"
-            )
-        };
         let g = Self::geometry::<H, W>();
-        let (y, dy) = (pooled.y.as_slice(), pooled.dy.as_mut_slice());
-        let fused = A::KIND != ActivationKind::Softmax && conv2d_pools_in_one_pass(&g, x.len());
+        let (ph, pw) = (H_OUT / p, W_OUT / p);
+        let fused = conv2d_pools_in_one_pass(&g, x.len());
         if fused && !conv2d_pools_directly(&g) {
-            let at = (pooled.argmax, dy, y);
+            let at = (argmax, dy, y);
             let grads = (&mut grads.weight[..], &mut grads.bias[..]);
             let dx = dx.map(|dx| {
                 dx.resize(x.len());
                 dx.as_mut_slice()
             });
-            conv2d_backward_at_maxima::<F, A>(&g, (PH, PW), at, grads, dx, scratch);
+            conv2d_backward_at_maxima::<F, A>(&g, (ph, pw), at, grads, dx, scratch);
             return;
         }
         if fused && dx.is_none() {
-            let at = (pooled.argmax, dy, y);
+            let at = (argmax, dy, y);
             let grads = (&mut grads.weight[..], &mut grads.bias[..]);
             conv2d_weight_grad_at::<F, A>(&g, x.as_slice(), at, grads, scratch);
             return;
         }
         dz.resize(x.len());
-        let lens = (C_OUT * H_OUT * W_OUT, C_OUT * PH * PW);
-        max_pool_backward::<F, A>(lens, pooled.argmax, (dy, y), dz.as_mut_slice());
+        let lens = (C_OUT * H_OUT * W_OUT, C_OUT * ph * pw);
+        max_pool_backward::<F, A>(lens, argmax, (dy, y), dz.as_mut_slice());
         self.backward_through::<H, W>(x, None, scratch, dz, dx, grads);
     }
 }
@@ -322,6 +260,14 @@ impl<
     fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
         f(ParamInfo::weight(layer, Self::WEIGHT_DIMS), &self.weight);
         f(ParamInfo::bias(layer, Self::BIAS_DIMS), &self.bias);
+    }
+
+    fn visit_params_mut(&mut self, layer: &str, f: &mut VisitParamsMut<'_, F>) {
+        f(
+            ParamInfo::weight(layer, Self::WEIGHT_DIMS),
+            &mut self.weight,
+        );
+        f(ParamInfo::bias(layer, Self::BIAS_DIMS), &mut self.bias);
     }
 
     fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {
@@ -441,5 +387,62 @@ impl<
         grads: &mut Self::Grads,
     ) {
         self.backward_through::<H, W>(x, None, scratch, dz, dx, grads);
+    }
+
+    // A max pooling after an elementwise activation that reads only its
+    // outputs: the pooled outputs are each a copy of one output, so the
+    // activation's derivative can be taken after the pooling.
+    fn fuses_with<N: Layer<Self::Output, F>>() -> bool {
+        N::MAX_POOL_WINDOW.is_some()
+            && N::ACTIVATION == ActivationKind::Linear
+            && A::KIND != ActivationKind::Softmax
+            && !A::NEEDS_INPUT
+    }
+
+    // x: [B, C_IN, H, W] -> pooled: [B, C_OUT, H_OUT / P, W_OUT / P], in one
+    // pass where the kernels allow it (then `mid` is not written)
+    fn forward_then<N: Layer<Self::Output, F>>(
+        &self,
+        next: &N,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        y: &mut Batch<N::Output, F>,
+        cache: PairCache<'_, Self::Output, F, ConvScratch<F>, N::Cache>,
+        ctx: Option<&mut TrainContext>,
+    ) {
+        let window =
+            N::MAX_POOL_WINDOW.filter(|_| <Self as Layer<Rank3<C_IN, H, W>, F>>::fuses_with::<N>());
+        let in_one_pass = conv2d_pools_in_one_pass(&Self::geometry::<H, W>(), x.len());
+        match window {
+            Some(p) if in_one_pass && N::max_pool_argmax(&mut *cache.second).is_some() => {
+                Self::check_pooled::<N::Output>(p);
+                y.resize(x.len());
+                let argmax = N::max_pool_argmax(cache.second).unwrap_or_else(|| unreachable!());
+                self.forward_pooled::<H, W>(x, p, (y.as_mut_slice(), argmax), cache.first);
+            }
+            _ => fusion::forward_in_turn(self, next, x, y, cache, ctx),
+        }
+    }
+
+    // dy at the pooled outputs -> dW, db, dx, through the maxima only
+    fn backward_then<N: Layer<Self::Output, F>>(
+        &self,
+        next: &N,
+        x: &Batch<Rank3<C_IN, H, W>, F>,
+        cache: PairCache<'_, Self::Output, F, ConvScratch<F>, N::Cache>,
+        out: OutputGrad<'_, N::Output, F>,
+        dx: Option<&mut Batch<Rank3<C_IN, H, W>, F>>,
+        grads: (&mut Self::Grads, &mut N::Grads),
+    ) {
+        let window =
+            N::MAX_POOL_WINDOW.filter(|_| <Self as Layer<Rank3<C_IN, H, W>, F>>::fuses_with::<N>());
+        match window {
+            Some(p) if N::max_pool_argmax(&mut *cache.second).is_some() => {
+                Self::check_pooled::<N::Output>(p);
+                let argmax = N::max_pool_argmax(cache.second).unwrap_or_else(|| unreachable!());
+                let at = (p, &argmax[..], out.y.as_slice(), out.dy.as_mut_slice());
+                self.backward_from_maxima::<H, W>(x, at, (cache.first, cache.d_mid), dx, grads.0);
+            }
+            _ => fusion::backward_in_turn(self, next, x, cache, out, dx, grads),
+        }
     }
 }

@@ -7,7 +7,7 @@ use rand::Rng;
 use crate::kernels::{dense_backward, dense_forward};
 use crate::{
     Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, Parameters, Rank1,
-    TrainContext, UpdateParams, VisitParams,
+    TrainContext, UpdateParams, VisitParams, VisitParamsMut,
 };
 
 /// A fully connected layer from `IN` to `OUT` features with activation `A`
@@ -85,6 +85,14 @@ impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Parameters<F>
     fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
         f(ParamInfo::weight(layer, Self::WEIGHT_DIMS), &self.weight);
         f(ParamInfo::bias(layer, Self::BIAS_DIMS), &self.bias);
+    }
+
+    fn visit_params_mut(&mut self, layer: &str, f: &mut VisitParamsMut<'_, F>) {
+        f(
+            ParamInfo::weight(layer, Self::WEIGHT_DIMS),
+            &mut self.weight,
+        );
+        f(ParamInfo::bias(layer, Self::BIAS_DIMS), &mut self.bias);
     }
 
     fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {

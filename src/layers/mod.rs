@@ -16,5 +16,5 @@ pub use conv2d::{Conv2D, Conv2DGrads};
 pub use dense::{Dense, DenseGrads};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
-pub use max_pool::{MaxPool, MaxPoolGrad};
+pub use max_pool::MaxPool;
 pub use residual::{Residual, ResidualCache};

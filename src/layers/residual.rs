@@ -1,6 +1,8 @@
 //! `Residual`: a block with a skip connection around it, `y = x + F(x)`.
 
-use crate::{Batch, Float, Layer, Parameters, Shape, TrainContext, UpdateParams, VisitParams};
+use crate::{
+    Batch, Float, Layer, Parameters, Shape, TrainContext, UpdateParams, VisitParams, VisitParamsMut,
+};
 
 /// `x + F(x)` for a block `F` whose output has its input's shape: a ResNet
 /// block, or a Transformer's `x + MHA(LN(x))`.
@@ -63,6 +65,10 @@ impl<F: Float, L: Parameters<F>> Parameters<F> for Residual<L> {
 
     fn visit_params(&self, layer: &str, f: &mut VisitParams<'_, F>) {
         self.inner.visit_params(layer, f);
+    }
+
+    fn visit_params_mut(&mut self, layer: &str, f: &mut VisitParamsMut<'_, F>) {
+        self.inner.visit_params_mut(layer, f);
     }
 
     fn update_params(&mut self, layer: &str, grads: &Self::Grads, f: &mut UpdateParams<'_, F>) {

@@ -1,6 +1,6 @@
 //! Adam, bias-corrected, with Keras' defaults.
 
-use super::{Optimizer, decay_for, flush_subnormal, slot_state};
+use super::{Optimizer, ParamState, decay_for, flush_subnormal};
 use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
@@ -31,10 +31,10 @@ pub struct Adam<F: Float = f32> {
     pub weight_decay: f64,
     /// Steps taken.
     pub iterations: u64,
-    /// First moments, one per tensor.
-    pub m: Vec<Vec<F>>,
-    /// Second moments, one per tensor.
-    pub v: Vec<Vec<F>>,
+    /// First moments, by tensor name.
+    pub m: ParamState<F>,
+    /// Second moments, by tensor name.
+    pub v: ParamState<F>,
 }
 
 impl<F: Float> Default for Adam<F> {
@@ -53,8 +53,8 @@ impl<F: Float> Adam<F> {
             epsilon: 1e-7,
             weight_decay: 0.0,
             iterations: 0,
-            m: Vec::new(),
-            v: Vec::new(),
+            m: ParamState::default(),
+            v: ParamState::default(),
         }
     }
 
@@ -80,8 +80,8 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let (b1, b2) = (F::from_f64(self.beta_1), F::from_f64(self.beta_2));
         let decay = decay_for::<F>(self.weight_decay, info);
         let len = param.len().min(grad.len());
-        let m = &mut slot_state(&mut self.m, slot, len)[..len];
-        let v = &mut slot_state(&mut self.v, slot, len)[..len];
+        let m = self.m.get_mut(slot, info, len);
+        let v = self.v.get_mut(slot, info, len);
         let (one, b1, b2) = (F::one(), b1, b2);
         // One pass over each tensor, in parts on threads when long.
         let parts = (&mut param[..len], &grad[..len], m, v);

@@ -8,10 +8,12 @@
 mod adam;
 mod rmsprop;
 mod sgd;
+mod state;
 
 pub use adam::Adam;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
+pub use state::ParamState;
 
 use crate::{Float, ParamInfo, ParamKind, Parameters};
 
@@ -31,8 +33,9 @@ pub trait Optimizer<F: Float> {
     /// Starts a step (advances step counters such as Adam's).
     fn begin_step(&mut self);
 
-    /// Updates one parameter tensor; `slot` numbers the tensors in walk
-    /// order, so that per-tensor state stays with its tensor.
+    /// Updates one parameter tensor. Per-tensor state is keyed by the
+    /// tensor's name (`info`, see [`ParamState`]); `slot` numbers the
+    /// tensors in walk order, where that state is looked for first.
     fn update(&mut self, slot: usize, info: ParamInfo<'_>, param: &mut [F], grad: &[F]);
 
     /// The current learning rate.
@@ -50,18 +53,6 @@ pub trait Optimizer<F: Float> {
             slot += 1;
         });
     }
-}
-
-/// The state vector of `slot`, created zero on first use.
-pub(crate) fn slot_state<F: Float>(states: &mut Vec<Vec<F>>, slot: usize, len: usize) -> &mut [F] {
-    if states.len() <= slot {
-        states.resize_with(slot + 1, Vec::new);
-    }
-    let state = &mut states[slot];
-    if state.len() != len {
-        *state = vec![F::zero(); len];
-    }
-    state
 }
 
 /// `x`, or zero where it is subnormal (below the smallest normal value).

@@ -1,6 +1,6 @@
 //! RMSprop with Keras' defaults.
 
-use super::{Optimizer, decay_for, flush_subnormal, slot_state};
+use super::{Optimizer, ParamState, decay_for, flush_subnormal};
 use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
@@ -24,8 +24,8 @@ pub struct RmsProp<F: Float = f32> {
     pub epsilon: f64,
     /// L2 weight decay `λ` (default 0).
     pub weight_decay: f64,
-    /// Mean squares, one per tensor.
-    pub mean_square: Vec<Vec<F>>,
+    /// Mean squares, by tensor name.
+    pub mean_square: ParamState<F>,
 }
 
 impl<F: Float> Default for RmsProp<F> {
@@ -42,7 +42,7 @@ impl<F: Float> RmsProp<F> {
             rho: 0.9,
             epsilon: 1e-7,
             weight_decay: 0.0,
-            mean_square: Vec::new(),
+            mean_square: ParamState::default(),
         }
     }
 
@@ -65,7 +65,7 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
             F::from_f64(self.epsilon),
         );
         let decay = decay_for::<F>(self.weight_decay, info);
-        let mean_square = slot_state(&mut self.mean_square, slot, param.len());
+        let mean_square = self.mean_square.get_mut(slot, info, param.len());
         let one = F::one();
         for_each_part(
             (param, grad, mean_square),

@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum and Nesterov momentum.
 
-use super::{Optimizer, decay_for, flush_subnormal, slot_state};
+use super::{Optimizer, ParamState, decay_for, flush_subnormal};
 use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
@@ -22,8 +22,8 @@ pub struct Sgd<F: Float = f32> {
     pub nesterov: bool,
     /// L2 weight decay `λ` (default 0).
     pub weight_decay: f64,
-    /// The velocity of each tensor.
-    pub velocity: Vec<Vec<F>>,
+    /// The velocity of each tensor, by tensor name.
+    pub velocity: ParamState<F>,
 }
 
 impl<F: Float> Default for Sgd<F> {
@@ -40,7 +40,7 @@ impl<F: Float> Sgd<F> {
             momentum: 0.0,
             nesterov: false,
             weight_decay: 0.0,
-            velocity: Vec::new(),
+            velocity: ParamState::default(),
         }
     }
 
@@ -82,7 +82,7 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
             return;
         }
         let (mu, nesterov) = (F::from_f64(self.momentum), self.nesterov);
-        let velocity = slot_state(&mut self.velocity, slot, param.len());
+        let velocity = self.velocity.get_mut(slot, info, param.len());
         for_each_part(
             (param, grad, velocity),
             #[inline(always)]

@@ -114,8 +114,4 @@ impl LayerPlan for Conv2D {
     fn activation(&self) -> Option<Activation> {
         Some(self.activation)
     }
-
-    fn runs_max_pooling(&self) -> bool {
-        true
-    }
 }

@@ -52,8 +52,4 @@ impl LayerPlan for MaxPool {
     fn init(&self) -> TokenStream {
         quote!(::keelnet::MaxPool)
     }
-
-    fn pools_maxima(&self) -> bool {
-        true
-    }
 }

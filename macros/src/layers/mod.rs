@@ -19,8 +19,8 @@ pub use residual::ResidualBlock;
 
 use crate::activation::Activation;
 use crate::diagnostics::Diagnostics;
-use crate::infer::Network;
 use crate::parse::LayerCall;
+use crate::plan::Network;
 use crate::shape::Shape;
 
 /// A layer whose arguments have been read.
@@ -60,13 +60,6 @@ pub trait LayerPlan {
         false
     }
 
-    /// Whether the layer is max pooling: each output a copy of one input
-    /// (its window's maximum), windows not overlapping, the rest of the
-    /// input gradient zero.
-    fn pools_maxima(&self) -> bool {
-        false
-    }
-
     /// The network inside the layer (a block, or a network used as a
     /// layer), which the summary shows nested.
     fn nested(&self) -> Option<&Network> {
@@ -77,14 +70,6 @@ pub trait LayerPlan {
     /// own generated network).
     fn definitions(&self) -> TokenStream {
         TokenStream::new()
-    }
-
-    /// Whether the layer's type has `forward_through_max_pool` and
-    /// `backward_through_max_pool`: both passes of the max pooling after
-    /// it along with its own (backward from the gradient at the pooled
-    /// outputs).
-    fn runs_max_pooling(&self) -> bool {
-        false
     }
 }
 

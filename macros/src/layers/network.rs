@@ -7,7 +7,7 @@ use quote::quote;
 use syn::Ident;
 
 use super::LayerPlan;
-use crate::infer::Network;
+use crate::plan::Network;
 use crate::shape::Shape;
 use crate::summary::param_count;
 

@@ -4,8 +4,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::LayerPlan;
-use crate::expand::expand;
-use crate::infer::{Item, Network};
+use crate::emit;
+use crate::plan::{Item, Network};
 use crate::shape::Shape;
 use crate::summary::param_count;
 
@@ -59,6 +59,6 @@ impl LayerPlan for ResidualBlock {
     }
 
     fn definitions(&self) -> TokenStream {
-        expand(&self.item, &self.net)
+        emit::network(&self.item, &self.net)
     }
 }

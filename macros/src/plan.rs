@@ -1,6 +1,10 @@
-//! Shape inference: from the input shape through every layer, each error
-//! reported at its layer, all errors of a declaration together. Blocks
-//! (`Residual(...)`) and networks declared earlier are planned here too.
+//! The plan, the macro's second stage: from the parsed declaration to pure
+//! data, every layer with its shapes and field name. Shapes are inferred
+//! from the input through every layer, each error reported at its layer,
+//! all errors of a declaration together. Blocks (`Residual(...)`) and
+//! networks declared earlier are planned here too. Which adjacent layers
+//! run fused is not the macro's choice: the generated code asks each
+//! layer's type (`Layer::fuses_with`).
 
 use std::rc::Rc;
 
@@ -36,6 +40,18 @@ impl Network {
             .last()
             .expect("a planned network has layers")
             .output
+    }
+
+    /// For each layer, whether backward needs the gradient at its input
+    /// whatever the caller asks: some layer before it has parameters.
+    pub fn input_gradient_needed(&self) -> Vec<bool> {
+        let mut needed = vec![false; self.layers.len()];
+        for i in 1..self.layers.len() {
+            let previous = &self.layers[i - 1];
+            let params = previous.plan.param_count(&previous.input, &previous.output);
+            needed[i] = needed[i - 1] || params > 0;
+        }
+        needed
     }
 }
 
@@ -374,6 +390,21 @@ mod tests {
             ("dense_2", vec![10]),
         ];
         assert_eq!(got, want.map(|(n, s)| (n.to_string(), s)));
+    }
+
+    #[test]
+    fn input_gradients_are_needed_after_the_first_layer_with_parameters() {
+        let decl: Declaration = syn::parse_str(
+            "struct M: Input<1, 8, 8> -> Flatten -> ReLU -> Dense<4> -> Dropout<0.5> -> Dense<2>;",
+        )
+        .unwrap();
+        let Ok(net) = plan(&decl, &Known::default()) else {
+            panic!("plans")
+        };
+        assert_eq!(
+            net.input_gradient_needed(),
+            [false, false, false, true, true]
+        );
     }
 
     #[test]
