@@ -126,7 +126,7 @@ fn gemm(c: &mut Criterion) {
             })
         });
         if m * n * k <= 1 << 24 {
-            let shape = keelnet::GemmShape {
+            let shape = keelnet::kernels::GemmShape {
                 m,
                 n,
                 k,

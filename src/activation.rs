@@ -65,6 +65,16 @@ pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
     /// Whether [`backward`](Self::backward) needs the pre-activations `z`
     /// (GELU, SiLU); if not, it needs the output `y` alone.
     const NEEDS_INPUT: bool = false;
+    /// Whether each output depends on its own input alone, so that the
+    /// activation can be applied to any run of values. Softmax, which
+    /// normalizes over a whole sample, is the one that does not: kernels
+    /// apply it, and its derivative, to whole samples.
+    ///
+    /// ```
+    /// use keelnet::{Activation, ReLU, Softmax};
+    /// assert!(ReLU::ELEMENTWISE && !Softmax::ELEMENTWISE);
+    /// ```
+    const ELEMENTWISE: bool = true;
     /// Replaces the pre-activations `z` of one sample by `y = f(z)`.
     fn forward<F: Float>(z: &mut [F]);
     /// Replaces `dy` (dL/dy of one sample) by dL/dz, given the output `y`
@@ -193,6 +203,7 @@ impl Activation for Tanh {
 impl Activation for Softmax {
     const NAME: &'static str = "softmax";
     const KIND: ActivationKind = ActivationKind::Softmax;
+    const ELEMENTWISE: bool = false;
     fn forward<F: Float>(z: &mut [F]) {
         let max = z.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
         let mut sum = F::zero();

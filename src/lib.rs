@@ -76,6 +76,36 @@
 //! # Ok::<(), keelnet::Error>(())
 //! ```
 //!
+//! ## Composing by hand
+//!
+//! The layers are types of their own, with every size in the type
+//! (`Dense<784, 128, ReLU>`, `Conv2D<1, 32, 3, 1, 26, 26, ReLU>`).
+//! [`Input`] and [`Sequential`] build a model from them layer by layer, and
+//! a layer that does not take the shape before it is refused at its
+//! `.then(...)`, naming the layer and the shape; [`Chain`] composes two
+//! layers, [`Residual`] adds a block's input to its output. The same
+//! kernels run fused as in `network!`'s code ([`Layer::fuses_with`]).
+//!
+//! ```
+//! use keelnet::prelude::*;
+//! let rng = &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+//! let cnn = Input::<Rank3<1, 28, 28>>::new()
+//!     .then(Conv2D::<1, 8, 3, 1, 26, 26, ReLU>::new(rng))
+//!     .then(MaxPool::<2, 13, 13>)
+//!     .then(Flatten::<1352>)
+//!     .then(Residual::new(Dense::<1352, 1352, Tanh>::new(rng)))
+//!     .then(Dense::<1352, 10, Softmax>::new(rng));
+//! assert_eq!(cnn.predict(&Batch::zeros(1)).len(), 1);
+//! ```
+//!
+//! What a type cannot check is checked when the program is built: on
+//! stable Rust a type cannot compute `(H - K) / STRIDE + 1`, so a
+//! `Conv2D`'s, `MaxPool`'s or `Flatten`'s hand-written output size is a
+//! constant assertion, evaluated when the layer's code is generated
+//! (`cargo build`, `cargo test`), not by `cargo check` or an editor.
+//! `network!` computes those sizes itself and reports a wrong shape while
+//! it expands, which `cargo check` shows.
+//!
 //! ## Checking gradients
 //!
 //! [`gradcheck::check_layer`] compares any layer's backward pass with finite
@@ -85,7 +115,9 @@
 //! ## Layout of the crate
 //!
 //! - [`Batch`], [`shape`]: data.
-//! - [`Dense`], [`Flatten`], [`Dropout`], the [`Activation`]s, [`Chain`]: layers.
+//! - [`Dense`], [`Conv2D`], [`MaxPool`], [`BatchNormalization`], [`Flatten`],
+//!   [`Dropout`], the [`Activation`]s: layers; [`Input`], [`Sequential`],
+//!   [`Chain`], [`Residual`]: composition; [`fusion`]: fused pairs.
 //! - [`loss`], [`optim`]: training.
 //! - [`kernels`]: the arithmetic under the layers.
 #![warn(missing_docs)]
@@ -113,13 +145,13 @@ pub use activation::{
 };
 pub use batch::Batch;
 pub use error::{Error, Result};
-pub use float::{Float, GemmShape};
+pub use float::Float;
 pub use fusion::{OutputGrad, PairCache};
 pub use init::Init;
 pub use layer::{Layer, TrainContext};
 pub use layers::{
     BatchNormCache, BatchNormGrads, BatchNormalization, Chain, ChainCache, Conv2D, Conv2DGrads,
-    Dense, DenseGrads, Dropout, Flatten, MaxPool, Residual, ResidualCache,
+    Dense, DenseGrads, Dropout, Flatten, Input, MaxPool, Residual, ResidualCache, Sequential,
 };
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, GradientOf, Loss, MeanSquaredError,
@@ -224,10 +256,10 @@ pub use rand;
 /// The traits and types most programs use: `use keelnet::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Activation, Adam, Batch, BatchNormalization, Conv2D, Dense, Dropout, ELU, Flatten, Float,
-        GELU, GELUTanh, Layer, LeakyReLU, Linear, Loss, MaxPool, Optimizer, Parameters, Rank1,
-        Rank2, Rank3, Rank4, ReLU, RmsProp, Sgd, Shape, SiLU, Sigmoid, Softmax, Softplus, Swish,
-        Tanh, TrainContext, network,
+        Activation, Adam, Batch, BatchNormalization, Chain, Conv2D, Dense, Dropout, ELU, Flatten,
+        Float, GELU, GELUTanh, Input, Layer, LeakyReLU, Linear, Loss, MaxPool, Optimizer,
+        Parameters, Rank1, Rank2, Rank3, Rank4, ReLU, Residual, RmsProp, Sequential, Sgd, Shape,
+        SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh, TrainContext, network,
     };
 }
 

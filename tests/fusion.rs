@@ -5,8 +5,8 @@
 use keelnet::gradcheck::{check_layer, random_batch};
 use keelnet::kernels::{ConvGeometry, conv2d_pools_in_one_pass};
 use keelnet::{
-    Batch, Chain, Conv2D, Flatten, GELU, Layer, MaxPool, Rank1, Rank3, ReLU, Shape, TrainContext,
-    network,
+    Batch, Chain, Conv2D, Flatten, GELU, Input, Layer, MaxPool, Rank1, Rank3, ReLU, Shape,
+    TrainContext, network,
 };
 
 network! {
@@ -94,6 +94,34 @@ fn the_reference_cnn_by_hand_and_by_network_agree_to_the_bit_and_both_fuse() {
     assert!(pairs.first.mid.is_empty() && pairs.second.mid.is_empty());
     // The unfused convolution's are written.
     assert_eq!(net_cache.conv2d_3_output.len(), BATCH);
+}
+
+#[test]
+fn the_reference_cnn_built_layer_by_layer_agrees_to_the_bit_and_fuses() {
+    let net = ReferenceCnn::<f32>::new(4);
+    let sequential = Input::<Image>::new()
+        .then(net.conv2d_1.clone())
+        .then(net.max_pool_1)
+        .then(net.conv2d_2.clone())
+        .then(net.max_pool_2)
+        .then(net.conv2d_3.clone())
+        .then(Flatten)
+        .then(net.dense_1.clone())
+        .then(net.dense_2.clone());
+    let x = random_f32::<Image>(BATCH, 6);
+    assert_eq!(net.predict(&x), sequential.predict(&x));
+    let generated = one_step(&net, &x, &mut Default::default());
+    let mut cache = Default::default();
+    assert_eq!(generated, one_step(&sequential, &x, &mut cache));
+
+    // Nested to the left: the second pooling's chain, then the first's.
+    let second_pair = &cache.first.first.first.first;
+    assert!(
+        second_pair.mid.is_empty(),
+        "conv2d_2's outputs were written"
+    );
+    let first_pair = &second_pair.first.first;
+    assert!(first_pair.mid.is_empty(), "conv2d_1's outputs were written");
 }
 
 /// One training pass as `fit` runs it (no input gradient): the output and

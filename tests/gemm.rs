@@ -1,7 +1,7 @@
 //! The packed SGEMM against the reference loops, on awkward sizes, every
 //! transposition, and every instruction set this CPU runs.
 
-use keelnet::GemmShape;
+use keelnet::kernels::GemmShape;
 use keelnet::kernels::{Isa, MatRef, NoEpilogue, reference, sgemm_on};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

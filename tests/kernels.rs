@@ -411,7 +411,7 @@ fn conv2d_in_f32_matches_f64() {
 /// not fill a group.
 #[test]
 fn tap_sums_match_plain_loops() {
-    use keelnet::Float;
+    use keelnet::kernels::ConvKernels;
     use keelnet::kernels::tap_sums;
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
@@ -452,7 +452,7 @@ fn tap_sums_match_plain_loops() {
 /// transposes per batch. Values the batch does not write keep theirs.
 #[test]
 fn transposes_match_plain_loops() {
-    use keelnet::Float;
+    use keelnet::kernels::WinogradKernels;
     use keelnet::kernels::{Transpose, transpose};
     for &(lines, depth, count) in &[
         (8, 8, 1),

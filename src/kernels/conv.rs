@@ -20,7 +20,8 @@ use rayon::prelude::*;
 
 use super::winograd::{self, ActivationDerivative, OutputGrad, Outputs, WinogradScratch};
 use super::{Gather, Pointwise, conv_direct, copy_short, sum_lanes};
-use crate::{Activation, ActivationKind, Float, GemmShape};
+use crate::kernels::GemmShape;
+use crate::{Activation, ActivationKind, Float};
 
 /// The sizes of one convolution. Padding is implied by the output size:
 /// `pad = ((h_out - 1)·stride + k - h) / 2` when positive (Keras' 'same',
@@ -194,7 +195,7 @@ pub fn conv2d_forward<F: Float, A: Activation>(
     let batch = x.len() / in_len.max(1);
     if winograd::takes(g, batch) {
         let activation = |y: &mut [F]| {
-            if A::KIND == ActivationKind::Softmax {
+            if !A::ELEMENTWISE {
                 A::forward(y);
             } else {
                 y.chunks_exact_mut(positions).for_each(A::forward);
@@ -248,11 +249,11 @@ pub fn conv2d_forward<F: Float, A: Activation>(
                 for (y, &v) in channel.iter_mut().zip(source) {
                     *y = v + bias[o];
                 }
-                if A::KIND != ActivationKind::Softmax {
+                if A::ELEMENTWISE {
                     A::forward(channel);
                 }
             }
-            if A::KIND == ActivationKind::Softmax {
+            if !A::ELEMENTWISE {
                 A::forward(y);
             }
         });

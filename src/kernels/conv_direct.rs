@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::elementwise::vectorized_wide;
 use super::pool::Plane;
 use super::{ConvGeometry, Pointwise, copy_short, vectorized};
-use crate::{Activation, ActivationKind, Float};
+use crate::{Activation, Float};
 
 /// The most taps (`C_IN·K·K`) the direct kernels take.
 const MAX_TAPS: usize = 27;
@@ -75,7 +75,7 @@ pub fn forward<F: Float, A: Activation>(
                 // A softmax needs whole samples: applied below.
                 #[inline(always)]
                 |plane| {
-                    if A::KIND != ActivationKind::Softmax {
+                    if A::ELEMENTWISE {
                         A::forward(plane);
                     }
                 },
@@ -88,7 +88,7 @@ pub fn forward<F: Float, A: Activation>(
                 },
             );
         });
-    if A::KIND == ActivationKind::Softmax {
+    if !A::ELEMENTWISE {
         y.chunks_exact_mut(out_len).for_each(A::forward);
     }
 }
@@ -255,7 +255,7 @@ fn stencil<F: Float, const B: usize, const RUN: usize>(
 /// channels are laid out wide in `wide` (zero in the dropped columns) and
 /// turned into `dz` there by `A`'s derivative at `y`, then
 /// `d_weight[o][t] = Σ_b Σ_p dz[b][o][p] · x[b][p + taps[t]]` over wide
-/// positions `p` ([`Float::tap_sums`]), `d_bias[o] = Σ dz[·][o]`, summed
+/// positions `p` ([`ConvKernels::tap_sums`](super::ConvKernels::tap_sums)), `d_bias[o] = Σ dz[·][o]`, summed
 /// in one fixed order.
 #[allow(clippy::too_many_arguments)]
 pub fn weight_grad<F: Float, A: Activation>(

@@ -94,7 +94,7 @@ pub fn conv2d_forward_pooled<F: Float, A: Activation>(
 ) {
     let batch = x.len() / (g.c_in * g.h * g.w).max(1);
     assert!(
-        A::KIND != ActivationKind::Softmax && conv2d_pools_in_one_pass(g, batch),
+        A::ELEMENTWISE && conv2d_pools_in_one_pass(g, batch),
         "direct or Winograd kernels and an elementwise activation only"
     );
     let other = |plane: &mut [F]| A::forward(plane);
@@ -116,7 +116,7 @@ pub fn conv2d_forward_pooled<F: Float, A: Activation>(
 }
 
 /// [`conv2d_forward_pooled`] with the activation `act` applied over a
-/// plane in place: what [`Float::conv_forward_pooled`] runs.
+/// plane in place: what [`ConvKernels::conv_forward_pooled`](super::ConvKernels::conv_forward_pooled) runs.
 pub(crate) fn forward_pooled<F: Float>(
     g: &ConvGeometry,
     x: &[F],
@@ -172,10 +172,7 @@ pub fn conv2d_weight_grad_at<F: Float, A: Activation>(
     (d_weight, d_bias): (&mut [F], &mut [F]),
     scratch: &mut ConvScratch<F>,
 ) {
-    assert!(
-        A::KIND != ActivationKind::Softmax,
-        "a softmax's derivative needs whole samples"
-    );
+    assert!(A::ELEMENTWISE, "a softmax's derivative needs whole samples");
     through_derivative::<F, A>(dy, y);
     F::conv_weight_grad_at(g, x, (at, dy), (d_weight, d_bias), scratch);
 }
@@ -225,7 +222,7 @@ pub fn conv2d_backward_at_maxima<F: Float, A: Activation>(
 ) {
     let batch = dy.len() / (g.c_out * pooled_size.0 * pooled_size.1).max(1);
     assert!(
-        A::KIND != ActivationKind::Softmax && winograd::takes(g, batch),
+        A::ELEMENTWISE && winograd::takes(g, batch),
         "Winograd kernels and an elementwise activation only"
     );
     through_derivative::<F, A>(dy, y);
@@ -250,7 +247,7 @@ fn through_derivative<F: Float, A: Activation>(dy: &mut [F], y: &[F]) {
 }
 
 /// [`conv2d_weight_grad_at`] from the gradient `dz` before the activation
-/// (what [`Float::conv_weight_grad_at`] runs): a sample per task (its input
+/// (what [`ConvKernels::conv_weight_grad_at`](super::ConvKernels::conv_weight_grad_at) runs): a sample per task (its input
 /// stays in cache), each row of the kernel (`K` taps side by side) summed
 /// in a vector while the maxima go by, into per-sample sums in
 /// `scratch.wide`, which are then added in order.

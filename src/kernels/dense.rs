@@ -1,7 +1,8 @@
 //! The fully connected layer's kernels: bias and activation fused into the
 //! matrix product's epilogue.
 
-use crate::{Activation, ActivationKind, Float, GemmShape};
+use crate::kernels::GemmShape;
+use crate::{Activation, Float};
 
 use super::sum_rows;
 
@@ -18,7 +19,7 @@ use super::sum_rows;
 pub fn dense_forward<F: Float, A: Activation>(x: &[F], w: &[F], bias: &[F], y: &mut [F]) {
     let (n_out, n_in) = (bias.len(), w.len() / bias.len().max(1));
     let rows = y.len() / n_out.max(1);
-    let elementwise = A::KIND != ActivationKind::Softmax;
+    let elementwise = A::ELEMENTWISE;
     let shape = GemmShape {
         m: rows,
         n: n_out,

@@ -9,6 +9,7 @@ mod conv_direct;
 mod conv_fold;
 mod conv_maxima;
 mod dense;
+mod dispatch;
 mod elementwise;
 mod gemm;
 mod pointwise;
@@ -30,6 +31,7 @@ pub(crate) use conv_maxima::{
     forward_pooled as conv_forward_pooled, weight_grad_at as conv_weight_grad_at,
 };
 pub use dense::{dense_backward, dense_forward};
+pub use dispatch::{ConvKernels, Gemm, GemmShape, Kernels, WinogradKernels};
 pub use elementwise::{Parts, for_each_part, vectorized};
 pub use gemm::{Epilogue, Gather, Isa, MatRef, NoEpilogue, Operand, sgemm, sgemm_on};
 pub use pointwise::Pointwise;

@@ -1,8 +1,9 @@
 //! Matrix products as plain loops: the reference the fast kernels are
 //! tested against, and the path of `f64`.
 
+use crate::Float;
 use crate::kernels::Gather;
-use crate::{Float, GemmShape};
+use crate::kernels::GemmShape;
 
 /// `c[m×n] = a[m×k] · b[k×n]`.
 ///
@@ -82,7 +83,7 @@ fn dot<F: Float>(a: &[F], b: &[F]) -> F {
 /// `c (+)= op(a) · op(b)` as described by `shape`, by the loops above.
 ///
 /// ```
-/// use keelnet::GemmShape;
+/// use keelnet::kernels::GemmShape;
 /// let (a, b) = ([1.0, 2.0], [3.0, 4.0]);
 /// let mut c = [1.0];
 /// let shape = GemmShape { m: 1, n: 1, k: 2, a_transposed: false, b_transposed: true, accumulate: true };
@@ -120,7 +121,7 @@ pub fn gemm<F: Float>(shape: GemmShape, a: &[F], b: &[F], c: &mut [F]) {
 /// above.
 ///
 /// ```
-/// use keelnet::GemmShape;
+/// use keelnet::kernels::GemmShape;
 /// use keelnet::kernels::Gather;
 /// let b = Gather { data: &[1.0, 2.0, 3.0][..], row_offsets: &[0, 1], col_offsets: &[0, 1] };
 /// let mut c = [0.0; 2];

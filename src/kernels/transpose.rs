@@ -21,8 +21,7 @@ use super::Isa;
 /// destination.
 ///
 /// ```
-/// use keelnet::Float;
-/// use keelnet::kernels::Transpose;
+/// use keelnet::kernels::{Transpose, WinogradKernels};
 /// // Two 2×3 matrices side by side in rows of 6, each into a 3×2 matrix.
 /// let src = [1.0f32, 2.0, 3.0, 10.0, 20.0, 30.0, 4.0, 5.0, 6.0, 40.0, 50.0, 60.0];
 /// let mut dst = [0.0f32; 12];
@@ -118,7 +117,7 @@ pub fn transpose<T: Copy>(t: &Transpose, src: &[T], dst: &mut [T]) {
     }
 }
 
-/// [`Float::transpose`](crate::Float::transpose) of `f32`: 8×8 blocks in
+/// [`WinogradKernels::transpose`](super::WinogradKernels::transpose) of `f32`: 8×8 blocks in
 /// AVX2 registers where the selected instruction set allows it and both
 /// sides are at least 8 long, plain loops otherwise.
 pub(crate) fn transpose_f32(t: &Transpose, src: &[f32], dst: &mut [f32]) {

@@ -12,6 +12,9 @@ crate::params::no_parameters!({A: Activation} A);
 /// assert_eq!(y.as_slice(), &[0.0, 1.0f64.tanh()]);
 /// # Ok::<(), keelnet::Error>(())
 /// ```
+// Not suggested when a layer does not take a shape: the error names the
+// layer and the shape, not the activations.
+#[diagnostic::do_not_recommend]
 impl<S: Shape, F: Float, A: Activation> Layer<S, F> for A {
     type Output = S;
     type Cache = ();

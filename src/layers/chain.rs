@@ -1,5 +1,6 @@
 //! `Chain`: two layers composed by hand, checked by the type system.
 
+use crate::fusion;
 use crate::{
     ActivationKind, Batch, Float, Layer, OutputGrad, PairCache, Parameters, Shape, TrainContext,
     UpdateParams, VisitParams, VisitParamsMut, param_path,
@@ -8,7 +9,9 @@ use crate::{
 /// `B` applied to the output of `A`: hand composition of layers.
 ///
 /// It is a [`Layer`] only if `B` accepts `A`'s output shape, so a mismatch is
-/// a type error:
+/// a type error where the chain is used as a layer (build with
+/// [`Input::then`](crate::Input::then) to have it reported where the layers
+/// are put together, naming both shapes):
 ///
 /// ```
 /// use keelnet::{Batch, Chain, Dense, Layer, Rank1, ReLU, Softmax};
@@ -31,8 +34,10 @@ use crate::{
 /// The pair runs through [`Layer::forward_then`] and
 /// [`Layer::backward_then`], so a first layer that fuses with the second
 /// (a [`Conv2D`](crate::Conv2D) and the [`MaxPool`](crate::MaxPool) after
-/// it) runs the same fused kernels as in `network!`'s code. Nest chains
-/// so that such pairs are each one `Chain`.
+/// it) runs the same fused kernels as in `network!`'s code. A chain fuses
+/// with the layer after it where its own second layer does, so chains
+/// nested to the left, as [`Sequential`](crate::Sequential) builds them,
+/// fuse every such pair; so do chains of pairs.
 ///
 /// Parameters are named `0.weight`, `1.bias`, ... (prefixed by the caller's
 /// layer name, if any). For long chains, prefer `network!`, whose code is flat.
@@ -180,4 +185,79 @@ impl<I: Shape, F: Float, A: Layer<I, F>, B: Layer<A::Output, F>> Layer<I, F> for
         self.first
             .backward_then(&self.second, x, cache.pair(), out, dx, grads);
     }
+
+    // A chain fuses with the layer after it where its second layer does:
+    // then the first runs alone, and the second with `next`.
+    fn fuses_with<N: Layer<B::Output, F>>() -> bool {
+        B::fuses_with::<N>()
+    }
+
+    fn forward_then<N: Layer<B::Output, F>>(
+        &self,
+        next: &N,
+        x: &Batch<I, F>,
+        y: &mut Batch<N::Output, F>,
+        cache: PairCache<'_, B::Output, F, Self::Cache, N::Cache>,
+        ctx: Option<&mut TrainContext>,
+    ) {
+        if !B::fuses_with::<N>() {
+            return fusion::forward_in_turn(self, next, x, y, cache, ctx);
+        }
+        let (first, first_output, _, pair) = hand_on(cache);
+        match ctx {
+            Some(ctx) => {
+                self.first.forward_train(x, first_output, first, ctx);
+                self.second
+                    .forward_then(next, first_output, y, pair, Some(ctx));
+            }
+            None => {
+                self.first.forward_cached(x, first_output, first);
+                self.second.forward_then(next, first_output, y, pair, None);
+            }
+        }
+    }
+
+    fn backward_then<N: Layer<B::Output, F>>(
+        &self,
+        next: &N,
+        x: &Batch<I, F>,
+        cache: PairCache<'_, B::Output, F, Self::Cache, N::Cache>,
+        out: OutputGrad<'_, N::Output, F>,
+        dx: Option<&mut Batch<I, F>>,
+        grads: (&mut Self::Grads, &mut N::Grads),
+    ) {
+        if !B::fuses_with::<N>() {
+            return fusion::backward_in_turn(self, next, x, cache, out, dx, grads);
+        }
+        let (first, first_output, first_grad, pair) = hand_on(cache);
+        let (first_grads, second_grads) = (&mut grads.0.0, &mut grads.0.1);
+        let pair_grads = (second_grads, grads.1);
+        let d = Some(&mut *first_grad);
+        self.second
+            .backward_then(next, first_output, pair, out, d, pair_grads);
+        self.first
+            .backward(x, first_output, first, first_grad, dx, first_grads);
+    }
+}
+
+/// The buffers of a chain `A → B` paired with the layer `N` after it, split
+/// for `B` to run fused with `N`: `A`'s cache, output and the gradient at
+/// it, and the buffers of the pair `B → N`.
+#[allow(clippy::type_complexity)]
+fn hand_on<'a, M: Shape, O: Shape, F: Float, CA, CB, CN>(
+    cache: PairCache<'a, O, F, ChainCache<M, F, CA, CB>, CN>,
+) -> (
+    &'a mut CA,
+    &'a mut Batch<M, F>,
+    &'a mut Batch<M, F>,
+    PairCache<'a, O, F, CB, CN>,
+) {
+    let chain = cache.first;
+    let pair = PairCache {
+        first: &mut chain.second,
+        second: cache.second,
+        mid: cache.mid,
+        d_mid: cache.d_mid,
+    };
+    (&mut chain.first, &mut chain.mid, &mut chain.d_mid, pair)
 }

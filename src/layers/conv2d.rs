@@ -22,7 +22,8 @@ use crate::{
 /// The output size fixes the padding: `H_OUT = (H - K) / STRIDE + 1` is
 /// Keras' 'valid' (no padding), `H_OUT = ceil(H / STRIDE)` is 'same' (zero
 /// padding, the extra row and column at the bottom and right). Any other
-/// output size is refused when the program is built. `network!` computes
+/// output size is refused when the program is built (by `cargo build`, not
+/// `cargo check`: see the crate docs, "Composing by hand"). `network!` computes
 /// all of this from `Conv2D<FILTERS, KERNEL, Activation, padding = same, stride = S>`.
 ///
 /// The weight is `[C_OUT, C_IN, K, K]` row-major, the bias `[C_OUT]`;
@@ -367,7 +368,7 @@ impl<
             }
             return self.backward_preactivation(x, y, scratch, dy, dx, grads);
         }
-        if A::KIND == ActivationKind::Softmax {
+        if !A::ELEMENTWISE {
             for (y, dy) in y.samples().zip(dy.as_mut_slice().chunks_exact_mut(len)) {
                 A::backward(&[], y, dy);
             }
@@ -395,7 +396,7 @@ impl<
     fn fuses_with<N: Layer<Self::Output, F>>() -> bool {
         N::MAX_POOL_WINDOW.is_some()
             && N::ACTIVATION == ActivationKind::Linear
-            && A::KIND != ActivationKind::Softmax
+            && A::ELEMENTWISE
             && !A::NEEDS_INPUT
     }
 

@@ -9,6 +9,7 @@ mod dropout;
 mod flatten;
 mod max_pool;
 mod residual;
+mod sequential;
 
 pub use batch_norm::{BatchNormCache, BatchNormGrads, BatchNormalization};
 pub use chain::{Chain, ChainCache};
@@ -18,3 +19,4 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use max_pool::MaxPool;
 pub use residual::{Residual, ResidualCache};
+pub use sequential::{Input, Sequential};

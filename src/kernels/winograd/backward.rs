@@ -8,11 +8,12 @@ use super::layout::{to_channels_first, to_channels_last, zero_border};
 use super::transforms::{InputGrads, OutputGradPoints, Strided, TileRows, transform_tile};
 use super::weights::weight_grads_out;
 use super::{ActivationDerivative, LANES, OUT, POINTS, SIDE, Tiling, WinogradScratch, per_point};
+use crate::Float;
+use crate::kernels::GemmShape;
 use crate::kernels::{ConvGeometry, sum_lanes, vectorized};
-use crate::{Float, GemmShape};
 
 /// The gradient at a Winograd forward pass's outputs, as backward
-/// ([`Float::winograd_backward`]) reads it.
+/// ([`WinogradKernels::winograd_backward`](crate::kernels::WinogradKernels::winograd_backward)) reads it.
 ///
 /// ```
 /// use keelnet::kernels::OutputGrad;

@@ -11,11 +11,12 @@ use super::transforms::{
 };
 use super::weights::transform_weights;
 use super::{LANES, Lanes, OUT, POINTS, SIDE, Tiling, WinogradScratch, per_point};
+use crate::Float;
+use crate::kernels::GemmShape;
 use crate::kernels::pool::max_pool_channels_last;
 use crate::kernels::{ConvGeometry, Pointwise, vectorized};
-use crate::{Float, GemmShape};
 
-/// Where a Winograd forward pass ([`Float::winograd_forward`]) puts its
+/// Where a Winograd forward pass ([`WinogradKernels::winograd_forward`](crate::kernels::WinogradKernels::winograd_forward)) puts its
 /// outputs: all of them, or only their max pooling.
 ///
 /// ```

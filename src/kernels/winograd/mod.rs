@@ -42,7 +42,8 @@ pub use backward::{OutputGrad, backward};
 pub use forward::{Outputs, forward};
 
 use super::{ConvGeometry, conv_direct};
-use crate::{Float, GemmShape};
+use crate::Float;
+use crate::kernels::GemmShape;
 
 /// Channels transformed together, one per lane.
 const LANES: usize = 8;
