@@ -67,7 +67,9 @@ flatten_1 (Flatten)  (None, 784)              0
 dense_1 (Dense)      (None, 128)        100,480
 dense_2 (Dense)      (None, 10)           1,290
 ===============================================
-Total params: 101,770";
+Total params: 101,770
+Trainable params: 101,770
+Non-trainable params: 0";
     assert_eq!(summary, expected);
 }
 

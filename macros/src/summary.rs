@@ -31,6 +31,14 @@ pub fn param_count(net: &Network) -> usize {
         .sum()
 }
 
+/// The number of non-trainable values of the whole network.
+pub fn state_count(net: &Network) -> usize {
+    net.layers
+        .iter()
+        .map(|l| l.plan.state_count(&l.input, &l.output))
+        .sum()
+}
+
 /// One row a layer, `indent` before its name; a block's or a nested
 /// network's layers follow it, indented further.
 fn layer_rows(net: &Network, indent: &str, rows: &mut Vec<(String, String, String)>) {
@@ -38,7 +46,10 @@ fn layer_rows(net: &Network, indent: &str, rows: &mut Vec<(String, String, Strin
         rows.push((
             format!("{indent}{} ({})", layer.field, layer.kind),
             keras_shape(&layer.output),
-            thousands(layer.plan.param_count(&layer.input, &layer.output)),
+            thousands(
+                layer.plan.param_count(&layer.input, &layer.output)
+                    + layer.plan.state_count(&layer.input, &layer.output),
+            ),
         ));
         if let Some(nested) = layer.plan.nested() {
             layer_rows(nested, &format!("{indent}  "), rows);
@@ -69,10 +80,13 @@ pub fn summary(name: &str, net: &Network) -> String {
     for (layer, shape, params) in rows {
         out += &format!("{layer:<w0$}{shape:<w1$}{params:>w2$}\n");
     }
+    let (trainable, state) = (param_count(net), state_count(net));
     out += &format!(
-        "{}\nTotal params: {}",
+        "{}\nTotal params: {}\nTrainable params: {}\nNon-trainable params: {}",
         rule("="),
-        thousands(param_count(net))
+        thousands(trainable + state),
+        thousands(trainable),
+        thousands(state),
     );
     out
 }
@@ -103,6 +117,28 @@ mod tests {
             text.contains("dense_1 (Dense)      (None, 128)        100,480"),
             "{text}"
         );
-        assert!(text.ends_with("Total params: 101,770"), "{text}");
+        assert!(
+            text.ends_with(
+                "Total params: 101,770\nTrainable params: 101,770\nNon-trainable params: 0"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn batch_normalization_counts_its_moving_statistics_apart() {
+        let decl: crate::parse::Declaration =
+            syn::parse_str("struct M: Input<3> -> Dense<4> -> BatchNormalization -> Dense<2>;")
+                .unwrap();
+        let net = crate::plan::plan(&decl, &Default::default()).ok().unwrap();
+        let text = summary("M", &net);
+        assert!(
+            text.contains("batch_normalization_1 (BatchNormalization)  (None, 4)          16"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("Total params: 42\nTrainable params: 34\nNon-trainable params: 8"),
+            "{text}"
+        );
     }
 }

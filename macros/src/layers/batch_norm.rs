@@ -44,8 +44,13 @@ impl LayerPlan for BatchNormalization {
         quote!(::keelnet::BatchNormalization::new())
     }
 
-    // γ and β; the moving mean and variance are state, not counted
+    // γ and β
     fn param_count(&self, input: &Shape, _output: &Shape) -> usize {
+        2 * input.0[0]
+    }
+
+    // the moving mean and variance
+    fn state_count(&self, input: &Shape, _output: &Shape) -> usize {
         2 * input.0[0]
     }
 }

@@ -50,6 +50,12 @@ pub trait LayerPlan {
         0
     }
 
+    /// The number of non-trainable values (BatchNormalization's moving
+    /// statistics), which Keras' summary counts apart.
+    fn state_count(&self, _input: &Shape, _output: &Shape) -> usize {
+        0
+    }
+
     /// The activation the layer ends in, if any.
     fn activation(&self) -> Option<Activation> {
         None

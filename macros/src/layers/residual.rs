@@ -7,7 +7,7 @@ use super::LayerPlan;
 use crate::emit;
 use crate::plan::{Item, Network};
 use crate::shape::Shape;
-use crate::summary::param_count;
+use crate::summary::{param_count, state_count};
 
 /// A residual block: its chain, planned as a network of its own, which
 /// the macro emits beside the network that holds it.
@@ -52,6 +52,10 @@ impl LayerPlan for ResidualBlock {
 
     fn param_count(&self, _input: &Shape, _output: &Shape) -> usize {
         param_count(&self.net)
+    }
+
+    fn state_count(&self, _input: &Shape, _output: &Shape) -> usize {
+        state_count(&self.net)
     }
 
     fn nested(&self) -> Option<&Network> {
