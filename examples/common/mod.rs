@@ -29,6 +29,7 @@ const USAGE: &str = "options:
   --data DIR       directory holding the MNIST files (default: $KEELNET_DATA/mnist, then data/mnist, then download)
   --limit N        train and test on at most N samples each (a quick run)
   --fine-tune N    run the last N epochs at a tenth of the learning rate
+                   (none unless there are more epochs than N)
   --json           print one JSON line with the results at the end";
 
 impl Options {
@@ -143,15 +144,14 @@ where
             None => fit.validation_data(&mnist.test_images, &y_test),
         }
     };
-    let fine_tune = options.fine_tune.min(options.epochs);
-    let mut history = History::default();
-    if options.epochs > fine_tune {
-        history = model.fit(
-            &mnist.train_images,
-            &y_train,
-            fit(options.epochs - fine_tune, options.seed),
-        )?;
-    }
+    // Fine-tuning follows at least one epoch at the full rate.
+    let fine_tune = if options.epochs > options.fine_tune {
+        options.fine_tune
+    } else {
+        0
+    };
+    let epochs = options.epochs - fine_tune;
+    let mut history = model.fit(&mnist.train_images, &y_train, fit(epochs, options.seed))?;
     if fine_tune > 0 {
         model.optimizer.learning_rate /= 10.0;
         println!("Learning rate {}:", model.optimizer.learning_rate);

@@ -71,6 +71,82 @@ impl ConvGeometry {
     pub fn positions(&self) -> usize {
         self.h_out * self.w_out
     }
+
+    /// The values of one input sample, one output sample and the weights,
+    /// `(C_IN·H·W, C_OUT·H_OUT·W_OUT, C_OUT·C_IN·K·K)`, after checking the
+    /// geometry: what every convolution kernel asks first.
+    ///
+    /// # Panics
+    ///
+    /// If a size is 0, if the output size is neither 'valid'
+    /// (`(H - K) / STRIDE + 1`) nor 'same' (`ceil(H / STRIDE)`), or if a
+    /// sample's or the weights' size (padding included) overflows.
+    ///
+    /// ```
+    /// use keelnet::kernels::ConvGeometry;
+    /// let g = ConvGeometry { c_in: 1, h: 28, w: 28, c_out: 32, k: 3, stride: 1, h_out: 26, w_out: 26 };
+    /// assert_eq!(g.sample_sizes(), (784, 32 * 26 * 26, 288));
+    /// let strideless = ConvGeometry { stride: 0, ..g };
+    /// assert!(std::panic::catch_unwind(|| strideless.sample_sizes()).is_err());
+    /// ```
+    pub fn sample_sizes(&self) -> (usize, usize, usize) {
+        let sizes = [
+            self.c_in,
+            self.h,
+            self.w,
+            self.c_out,
+            self.k,
+            self.stride,
+            self.h_out,
+            self.w_out,
+        ];
+        assert!(
+            sizes.iter().all(|&size| size >= 1),
+            "a convolution's sizes and stride must be at least 1: {self:?}"
+        );
+        let fits = |input: usize, out: usize| {
+            let valid = input >= self.k && out == (input - self.k) / self.stride + 1;
+            valid || out == input.div_ceil(self.stride)
+        };
+        assert!(
+            fits(self.h, self.h_out) && fits(self.w, self.w_out),
+            "a convolution's output must be (H - K) / STRIDE + 1 ('valid') or ceil(H / STRIDE) ('same'): {self:?}"
+        );
+        let product = |sizes: &[usize]| sizes.iter().try_fold(1usize, |p, &s| p.checked_mul(s));
+        let span = |out: usize| (out - 1).checked_mul(self.stride)?.checked_add(self.k);
+        let padded = (span(self.h_out), span(self.w_out));
+        let sizes = (
+            product(&[self.c_in, self.h, self.w]),
+            product(&[self.c_out, self.h_out, self.w_out]),
+            product(&[self.c_out, self.c_in, self.k, self.k]),
+        );
+        match (padded, sizes) {
+            ((Some(hp), Some(wp)), (Some(input), Some(output), Some(weights)))
+                if product(&[self.c_in, hp.max(self.h), wp.max(self.w)]).is_some() =>
+            {
+                (input, output, weights)
+            }
+            _ => panic!("a convolution's sizes overflow: {self:?}"),
+        }
+    }
+}
+
+/// The samples of a batch of `len` values of `sample` values each.
+///
+/// # Panics
+///
+/// If `len` is not a whole number of samples.
+pub(crate) fn samples(what: &str, len: usize, sample: usize) -> usize {
+    assert!(
+        len.is_multiple_of(sample),
+        "{what} holds {len} values, not a whole number of samples of {sample}"
+    );
+    len / sample
+}
+
+/// Panics unless `len` is `expected`.
+pub(crate) fn check_len(what: &str, len: usize, expected: usize) {
+    assert_eq!(len, expected, "{what} holds {len} values, not {expected}");
 }
 
 /// A convolution's scratch, sized once per batch size and reused.
@@ -183,6 +259,13 @@ impl<F: Float> Unfolding<F> {
 /// weights and the unfolded batch, then each sample's channels laid out
 /// with the bias and activation applied; or, for few taps, the direct
 /// kernel.
+///
+/// # Panics
+///
+/// If the geometry is not a convolution's ([`ConvGeometry::sample_sizes`]),
+/// `x` is not whole samples `[B, C_IN, H, W]`, `weight` is not
+/// `[C_OUT, C_IN, K, K]`, `bias` not `[C_OUT]` or `y` not `[B, C_OUT,
+/// H_OUT, W_OUT]`.
 pub fn conv2d_forward<F: Float, A: Activation>(
     g: &ConvGeometry,
     x: &[F],
@@ -191,8 +274,12 @@ pub fn conv2d_forward<F: Float, A: Activation>(
     y: &mut [F],
     scratch: &mut ConvScratch<F>,
 ) {
-    let (in_len, positions) = (g.c_in * g.h * g.w, g.positions());
-    let batch = x.len() / in_len.max(1);
+    let (in_len, out_len, weights) = g.sample_sizes();
+    let batch = samples("x", x.len(), in_len);
+    check_len("weight", weight.len(), weights);
+    check_len("bias", bias.len(), g.c_out);
+    check_len("y", y.len(), batch * out_len);
+    let positions = g.positions();
     if winograd::takes(g, batch) {
         let activation = |y: &mut [F]| {
             if !A::ELEMENTWISE {
@@ -303,6 +390,11 @@ fn gather_output_grad<F: Float, A: Activation>(
 /// dL/d(pre-activation) and no derivative is taken: a layer's
 /// `backward_preactivation` passes `None` and runs the same code as its
 /// `backward`, compiled once.
+///
+/// # Panics
+///
+/// If the geometry is not a convolution's ([`ConvGeometry::sample_sizes`])
+/// or a buffer's length does not fit it and the batch of `dy`.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward<F: Float, A: Activation>(
     g: &ConvGeometry,
@@ -314,10 +406,20 @@ pub fn conv2d_backward<F: Float, A: Activation>(
     dx: Option<&mut [F]>,
     scratch: &mut ConvScratch<F>,
 ) {
+    let (in_len, out_len, weights) = g.sample_sizes();
+    let batch = samples("dy", dy.len(), out_len);
+    check_len("x", x.len(), batch * in_len);
+    check_len("weight", weight.len(), weights);
+    check_len("d_weight", d_weight.len(), weights);
+    check_len("d_bias", d_bias.len(), g.c_out);
+    if let Some(y) = y {
+        check_len("y", y.len(), dy.len());
+    }
+    if let Some(dx) = dx.as_deref() {
+        check_len("dx", dx.len(), x.len());
+    }
     let y = y.filter(|_| A::KIND != ActivationKind::Linear);
     let positions = g.positions();
-    let out_len = g.c_out * positions;
-    let batch = dy.len() / out_len.max(1);
     if winograd::takes(g, batch) {
         let derivative = y
             .is_some()

@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use super::conv::{check_len, samples};
 use super::{ConvGeometry, vectorized};
 use crate::Float;
 
@@ -14,6 +15,13 @@ use crate::Float;
 /// output rows of at most 16 values, each row's additions are unrolled for
 /// its length (a loop of a run-time length 11 spends more on its own
 /// bookkeeping than on the additions).
+///
+/// # Panics
+///
+/// If the geometry is not a convolution's ([`ConvGeometry::sample_sizes`]),
+/// `kernel_offsets` does not hold `C_IN·K·K` offsets, `dxs` is not whole
+/// padded samples, or `d_cols` holds fewer rows; an offset that leads
+/// outside a sample panics too.
 ///
 /// ```
 /// use keelnet::kernels::{ConvGeometry, fold};
@@ -26,9 +34,7 @@ use crate::Float;
 /// assert_eq!(dx, [1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]);
 /// ```
 pub fn fold<F: Float>(g: &ConvGeometry, d_cols: &[F], kernel_offsets: &[usize], dxs: &mut [F]) {
-    let (hp, wp) = g.padded_size();
-    let (in_len, positions) = (g.c_in * hp * wp, g.positions());
-    let ld = dxs.len() / in_len.max(1) * positions;
+    let (in_len, positions, ld) = check_fold(g, d_cols.len(), kernel_offsets, dxs.len());
     dxs.par_chunks_exact_mut(in_len.max(1))
         .enumerate()
         .for_each(|(b, dx)| {
@@ -48,6 +54,25 @@ pub fn fold<F: Float>(g: &ConvGeometry, d_cols: &[F], kernel_offsets: &[usize], 
             }
             by_row_length!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
         });
+}
+
+/// `(C_IN·H'·W', P, B·P)` for a fold into `dxs` values, after checking
+/// that the geometry is a convolution's, that there is an offset per tap
+/// and a row of the unfolded gradient per offset, and that `dxs` is whole
+/// padded samples.
+fn check_fold(
+    g: &ConvGeometry,
+    d_cols: usize,
+    kernel_offsets: &[usize],
+    dxs: usize,
+) -> (usize, usize, usize) {
+    g.sample_sizes();
+    let (hp, wp) = g.padded_size();
+    let (in_len, positions) = (g.c_in * hp * wp, g.positions());
+    check_len("kernel_offsets", kernel_offsets.len(), g.patch_len());
+    let ld = samples("dx", dxs, in_len) * positions;
+    super::check_matrices(&[("d_cols", d_cols, kernel_offsets.len(), ld)]);
+    (in_len, positions, ld)
 }
 
 /// One sample's columns of an unfolded gradient, and where its rows go.
@@ -139,6 +164,7 @@ pub(crate) fn fold_f32(
     kernel_offsets: &[usize],
     dxs: &mut [f32],
 ) {
+    check_fold(g, d_cols.len(), kernel_offsets, dxs.len());
     #[cfg(target_arch = "x86_64")]
     {
         let (hp, wp) = g.padded_size();
@@ -164,10 +190,15 @@ pub(crate) fn fold_f32(
                 let c = r / taps.max(1);
                 tap.checked_sub(c * plane) == Some(first_taps[r % taps.max(1)])
             });
-            let inside = first_taps.iter().all(|&tap| tap + span <= plane);
+            let inside = first_taps
+                .iter()
+                .all(|&tap| tap.checked_add(span).is_some_and(|end| end <= plane));
             assert!(same && inside, "a tap outside its channel's plane");
             assert!(
-                d_cols.len() >= kernel_offsets.len() * ld,
+                kernel_offsets
+                    .len()
+                    .checked_mul(ld)
+                    .is_some_and(|values| d_cols.len() >= values),
                 "the unfolded gradient holds a row per tap"
             );
             let mut spreads = [Spread::default(); 2 * LANES];

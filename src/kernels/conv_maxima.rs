@@ -20,6 +20,7 @@
 
 use rayon::prelude::*;
 
+use super::conv::{check_len, samples};
 use super::winograd::{self, OutputGrad, Outputs};
 use super::{
     ConvGeometry, ConvScratch, Pointwise, conv_direct, for_each_part, sum_lanes, vectorized,
@@ -68,8 +69,9 @@ pub fn conv2d_pools_in_one_pass(g: &ConvGeometry, batch: usize) -> bool {
 /// [`conv2d_backward_at_maxima`] after Winograd's.
 ///
 /// # Panics
-/// If neither takes the convolution ([`conv2d_pools_in_one_pass`]), or
-/// `A` is a softmax.
+/// If neither takes the convolution ([`conv2d_pools_in_one_pass`]), `A`
+/// is a softmax, the geometry is not a convolution's
+/// ([`ConvGeometry::sample_sizes`]), or a buffer does not fit it.
 ///
 /// ```
 /// use keelnet::kernels::{ConvGeometry, ConvScratch, conv2d_forward_pooled};
@@ -92,7 +94,17 @@ pub fn conv2d_forward_pooled<F: Float, A: Activation>(
     (pooled, argmax): (&mut [F], &mut [u32]),
     scratch: &mut ConvScratch<F>,
 ) {
-    let batch = x.len() / (g.c_in * g.h * g.w).max(1);
+    let (in_len, _, weights) = g.sample_sizes();
+    let batch = samples("x", x.len(), in_len);
+    check_len("weight", weight.len(), weights);
+    check_len("bias", bias.len(), g.c_out);
+    assert!(p >= 1, "a pooling window of at least 1");
+    check_len(
+        "pooled",
+        pooled.len(),
+        batch * g.c_out * (g.h_out / p) * (g.w_out / p),
+    );
+    check_len("argmax", argmax.len(), pooled.len());
     assert!(
         A::ELEMENTWISE && conv2d_pools_in_one_pass(g, batch),
         "direct or Winograd kernels and an elementwise activation only"
@@ -173,6 +185,10 @@ pub fn conv2d_weight_grad_at<F: Float, A: Activation>(
     scratch: &mut ConvScratch<F>,
 ) {
     assert!(A::ELEMENTWISE, "a softmax's derivative needs whole samples");
+    let (_, _, weights) = g.sample_sizes();
+    check_len("d_weight", d_weight.len(), weights);
+    check_len("d_bias", d_bias.len(), g.c_out);
+    check_len("at", at.len(), dy.len());
     through_derivative::<F, A>(dy, y);
     F::conv_weight_grad_at(g, x, (at, dy), (d_weight, d_bias), scratch);
 }
@@ -220,6 +236,8 @@ pub fn conv2d_backward_at_maxima<F: Float, A: Activation>(
     dx: Option<&mut [F]>,
     scratch: &mut ConvScratch<F>,
 ) {
+    g.sample_sizes();
+    check_len("argmax", at.len(), dy.len());
     let batch = dy.len() / (g.c_out * pooled_size.0 * pooled_size.1).max(1);
     assert!(
         A::ELEMENTWISE && winograd::takes(g, batch),
@@ -238,6 +256,7 @@ pub fn conv2d_backward_at_maxima<F: Float, A: Activation>(
 /// maxima before the activation (`y` not read through `Linear`).
 fn through_derivative<F: Float, A: Activation>(dy: &mut [F], y: &[F]) {
     if A::KIND != ActivationKind::Linear {
+        check_len("y", y.len(), dy.len());
         for_each_part(
             (dy, y),
             #[inline(always)]

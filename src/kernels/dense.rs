@@ -4,11 +4,27 @@
 use crate::kernels::GemmShape;
 use crate::{Activation, Float};
 
+use super::conv::{check_len, samples};
 use super::sum_rows;
+
+/// `(out, in)` of a weight of `weights` values and a bias of `out`.
+///
+/// # Panics
+///
+/// If the bias is empty or the weight is not a whole number of its rows.
+fn sizes(weights: usize, out: usize) -> (usize, usize) {
+    assert!(out > 0, "a dense layer has at least one output");
+    (out, samples("w", weights, out))
+}
 
 /// `y[b×out] = act(x[b×in] · w[in×out] + bias[out])`; the bias and an
 /// elementwise activation are applied to each tile of the product as it is
 /// finished, a softmax to whole rows after.
+///
+/// # Panics
+///
+/// If `bias` is empty, `w` is not `[in×out]` for `out = bias.len()`, `x`
+/// is not whole rows of `in`, or `y` not `[b×out]`.
 ///
 /// ```
 /// use keelnet::ReLU;
@@ -17,8 +33,9 @@ use super::sum_rows;
 /// assert_eq!(y, [3.5, 0.0]);
 /// ```
 pub fn dense_forward<F: Float, A: Activation>(x: &[F], w: &[F], bias: &[F], y: &mut [F]) {
-    let (n_out, n_in) = (bias.len(), w.len() / bias.len().max(1));
-    let rows = y.len() / n_out.max(1);
+    let (n_out, n_in) = sizes(w.len(), bias.len());
+    let rows = samples("x", x.len(), n_in);
+    check_len("y", y.len(), rows * n_out);
     let elementwise = A::ELEMENTWISE;
     let shape = GemmShape {
         m: rows,
@@ -47,6 +64,11 @@ pub fn dense_forward<F: Float, A: Activation>(x: &[F], w: &[F], bias: &[F], y: &
 /// `dw = xᵀ·dz`, `dbias = Σ_rows dz`, and `dx = dz·wᵀ` when asked, the
 /// transposes read in place.
 ///
+/// # Panics
+///
+/// If `dbias` is empty, `w` is not `[in×out]` for `out = dbias.len()`,
+/// `dz` is not whole rows of `out`, or `x`, `dw` or `dx` does not match.
+///
 /// ```
 /// let (mut dw, mut db, mut dx) = ([0.0; 2], [0.0; 1], [0.0; 2]);
 /// keelnet::kernels::dense_backward(&[1.0, 2.0], &[3.0, 4.0], &[0.5], &mut dw, &mut db, Some(&mut dx));
@@ -60,8 +82,13 @@ pub fn dense_backward<F: Float>(
     dbias: &mut [F],
     dx: Option<&mut [F]>,
 ) {
-    let (n_out, n_in) = (dbias.len(), w.len() / dbias.len().max(1));
-    let rows = dz.len() / n_out.max(1);
+    let (n_out, n_in) = sizes(w.len(), dbias.len());
+    let rows = samples("dz", dz.len(), n_out);
+    check_len("x", x.len(), rows * n_in);
+    check_len("dw", dw.len(), w.len());
+    if let Some(dx) = dx.as_deref() {
+        check_len("dx", dx.len(), x.len());
+    }
     let nothing = |_: usize, _: usize, _: &mut [F]| {};
     // dw[in×out] = x[rows×in]ᵀ · dz[rows×out]
     let weight_grad = GemmShape {

@@ -43,4 +43,15 @@ pub(crate) use tap_sums::tap_sums_f32;
 pub(crate) use transpose::transpose_f32;
 pub use transpose::{Transpose, transpose};
 pub use winograd::{ActivationDerivative, OutputGrad, Outputs, WinogradScratch};
+
+/// Panics unless each buffer holds at least its matrix: `(name, len,
+/// rows, cols)`, the size computed without overflow.
+pub(crate) fn check_matrices(matrices: &[(&str, usize, usize, usize)]) {
+    for &(name, len, rows, cols) in matrices {
+        assert!(
+            rows.checked_mul(cols).is_some_and(|values| len >= values),
+            "{name} holds {len} values, not {rows}×{cols}"
+        );
+    }
+}
 pub(crate) use winograd::{backward as winograd_backward, forward as winograd_forward};

@@ -3,11 +3,24 @@
 
 use rayon::prelude::*;
 
+use super::conv::{check_len, samples};
 use super::vectorized;
 use crate::{Activation, ActivationKind, Float};
 
 /// `y[C, H/P, W/P]` = window maxima of `x[C, H, W]` for each sample; `argmax`
 /// receives, per output value, the index of its maximum within the sample.
+///
+/// # Panics
+///
+/// If a size is 0, the input is smaller than the window, a sample holds
+/// more values than a `u32` indexes, `x` is not whole samples, or `y` and
+/// `argmax` are not `[B, C, H/P, W/P]`.
+///
+/// ```
+/// let (mut y, mut argmax) = ([0.0; 1], [0; 1]);
+/// keelnet::kernels::max_pool_forward((1, 2, 2), 2, &[1.0, 4.0, 3.0, 2.0], &mut y, &mut argmax);
+/// assert_eq!((y, argmax), ([4.0], [1]));
+/// ```
 pub fn max_pool_forward<F: Float>(
     (c, h, w): (usize, usize, usize),
     p: usize,
@@ -15,7 +28,18 @@ pub fn max_pool_forward<F: Float>(
     y: &mut [F],
     argmax: &mut [u32],
 ) {
+    assert!(
+        c >= 1 && p >= 1 && h >= p && w >= p,
+        "max pooling of window {p} over {c}×{h}×{w}: sizes must be at least 1, the input at least the window"
+    );
+    let in_len = [c, h, w].iter().try_fold(1usize, |n, &s| n.checked_mul(s));
+    let in_len = in_len
+        .filter(|&len| u32::try_from(len).is_ok())
+        .unwrap_or_else(|| panic!("a {c}×{h}×{w} sample is larger than a u32 indexes"));
     let out_len = c * (h / p) * (w / p);
+    let batch = samples("x", x.len(), in_len);
+    check_len("y", y.len(), batch * out_len);
+    check_len("argmax", argmax.len(), y.len());
     // Samples are independent: spread over threads.
     let samples = x
         .par_chunks_exact(c * h * w)
@@ -227,6 +251,12 @@ fn keep_larger<F: Float>(best: F, index: usize, value: F, at: usize) -> (F, usiz
 /// is a copy of one input, so this is the same, on fewer values);
 /// [`Linear`](crate::Linear) takes none, and `y` is not read.
 ///
+/// # Panics
+///
+/// If a sample has no output or fewer inputs than outputs, `dy` is not
+/// whole samples, `argmax`, `dx` or (unless `A` is `Linear`) `y` does not
+/// match it, or an `argmax` points outside its sample.
+///
 /// ```
 /// use keelnet::kernels::{max_pool_backward, max_pool_forward};
 /// use keelnet::{Linear, ReLU};
@@ -245,6 +275,16 @@ pub fn max_pool_backward<F: Float, A: Activation>(
     (dy, y): (&mut [F], &[F]),
     dx: &mut [F],
 ) {
+    assert!(
+        in_len >= out_len && out_len >= 1,
+        "max pooling from {in_len} to {out_len} values a sample"
+    );
+    let batch = samples("dy", dy.len(), out_len);
+    check_len("argmax", argmax.len(), dy.len());
+    check_len("dx", dx.len(), batch * in_len);
+    if A::KIND != ActivationKind::Linear {
+        check_len("y", y.len(), dy.len());
+    }
     let samples = dx
         .par_chunks_exact_mut(in_len)
         .zip(dy.par_chunks_exact_mut(out_len));

@@ -1,5 +1,8 @@
 //! Matrix products as plain loops: the reference the fast kernels are
 //! tested against, and the path of `f64`.
+//!
+//! Each panics if a buffer holds fewer values than its matrix, or if a
+//! matrix's size overflows; longer buffers are read from the start.
 
 use crate::Float;
 use crate::kernels::Gather;
@@ -15,7 +18,11 @@ use crate::kernels::GemmShape;
 /// assert_eq!(c, a);
 /// ```
 pub fn matmul<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: usize) {
-    debug_assert_eq!((a.len(), b.len(), c.len()), (m * k, k * n, m * n));
+    super::check_matrices(&[
+        ("a", a.len(), m, k),
+        ("b", b.len(), k, n),
+        ("c", c.len(), m, n),
+    ]);
     for (a_row, c_row) in a.chunks_exact(k.max(1)).zip(c.chunks_exact_mut(n.max(1))) {
         c_row.fill(F::zero());
         for (&a_ip, b_row) in a_row.iter().zip(b.chunks_exact(n.max(1))) {
@@ -36,7 +43,11 @@ pub fn matmul<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: us
 /// assert_eq!(c, [3.0, 6.0]);
 /// ```
 pub fn matmul_at_b<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: usize) {
-    debug_assert_eq!((a.len(), b.len(), c.len()), (m * k, m * n, k * n));
+    super::check_matrices(&[
+        ("a", a.len(), m, k),
+        ("b", b.len(), m, n),
+        ("c", c.len(), k, n),
+    ]);
     c.fill(F::zero());
     for (a_row, b_row) in a.chunks_exact(k.max(1)).zip(b.chunks_exact(n.max(1))) {
         for (&a_ip, c_row) in a_row.iter().zip(c.chunks_exact_mut(n.max(1))) {
@@ -57,7 +68,11 @@ pub fn matmul_at_b<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, 
 /// assert_eq!(c, [3.0, 7.0, 11.0]);
 /// ```
 pub fn matmul_a_bt<F: Float>(a: &[F], b: &[F], c: &mut [F], m: usize, k: usize, n: usize) {
-    debug_assert_eq!((a.len(), b.len(), c.len()), (m * n, k * n, m * k));
+    super::check_matrices(&[
+        ("a", a.len(), m, n),
+        ("b", b.len(), k, n),
+        ("c", c.len(), m, k),
+    ]);
     for (a_row, c_row) in a.chunks_exact(n.max(1)).zip(c.chunks_exact_mut(k.max(1))) {
         for (c, b_row) in c_row.iter_mut().zip(b.chunks_exact(n.max(1))) {
             *c = dot(a_row, b_row);
@@ -92,6 +107,11 @@ fn dot<F: Float>(a: &[F], b: &[F]) -> F {
 /// ```
 pub fn gemm<F: Float>(shape: GemmShape, a: &[F], b: &[F], c: &mut [F]) {
     let GemmShape { m, n, k, .. } = shape;
+    super::check_matrices(&[
+        ("a", a.len(), m, k),
+        ("b", b.len(), k, n),
+        ("c", c.len(), m, n),
+    ]);
     let c = &mut c[..m * n];
     let mut product = vec![F::zero(); if shape.accumulate { m * n } else { 0 }];
     let out = if shape.accumulate {
@@ -131,6 +151,7 @@ pub fn gemm<F: Float>(shape: GemmShape, a: &[F], b: &[F], c: &mut [F]) {
 /// ```
 pub fn gemm_gathered<F: Float>(shape: GemmShape, a: &[F], b: Gather<'_, F>, c: &mut [F]) {
     let (k, n) = (shape.k, shape.n);
+    super::check_matrices(&[("b", usize::MAX, k, n)]);
     let unfolded: Vec<F> = (0..k * n).map(|e| b.at(e / n, e % n)).collect();
     let shape = GemmShape {
         b_transposed: false,

@@ -40,6 +40,10 @@ pub fn sum_lanes<F: Float>(values: &[F]) -> F {
 /// the short rows of images: a library `memmove` call per row costs more
 /// than the copy itself.
 ///
+/// # Panics
+///
+/// If the lengths differ (as `copy_from_slice`).
+///
 /// ```
 /// let mut dst = [0.0; 11];
 /// keelnet::kernels::copy_short(&mut dst, &[1.0; 11]);
@@ -47,6 +51,11 @@ pub fn sum_lanes<F: Float>(values: &[F]) -> F {
 /// ```
 #[inline(always)]
 pub fn copy_short<F: Copy>(dst: &mut [F], src: &[F]) {
+    assert_eq!(
+        dst.len(),
+        src.len(),
+        "copy between rows of different lengths"
+    );
     let mut dst_chunks = dst.chunks_exact_mut(8);
     let mut src_chunks = src.chunks_exact(8);
     for (d, s) in (&mut dst_chunks).zip(&mut src_chunks) {

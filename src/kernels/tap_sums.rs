@@ -12,6 +12,11 @@ const TAPS: usize = 3;
 /// each of the `dz.len() / len` planes `i` and each of the `n = taps.len()`
 /// taps, by plain loops.
 ///
+/// # Panics
+///
+/// If `x` ends before `len` values from a tap, or `d_weight` holds fewer
+/// than `n` sums a plane.
+///
 /// ```
 /// let (dz, x) = ([1.0, 2.0], [1.0, 10.0, 100.0]);
 /// let mut d_weight = [0.0; 2];
@@ -26,12 +31,32 @@ pub fn tap_sums<F: crate::Float>(
     d_weight: &mut [F],
 ) {
     let n = taps.len();
+    check_sizes((dz.len(), len), x.len(), taps, d_weight.len());
     for (i, dz) in dz.chunks_exact(len.max(1)).enumerate() {
         for (t, &tap) in taps.iter().enumerate() {
             let x = &x[tap..][..len];
             d_weight[i * n + t] += dz.iter().zip(x).map(|(&d, &v)| d * v).sum::<F>();
         }
     }
+}
+
+/// Panics unless every `x[p + tap]` with `p < len` lies inside `x` and
+/// `d_weight` holds a sum per plane of `dz` and tap: what the unchecked
+/// loads rely on.
+fn check_sizes((dz, len): (usize, usize), x: usize, taps: &[usize], d_weight: usize) {
+    if len == 0 || taps.is_empty() {
+        return;
+    }
+    let max_tap = taps.iter().copied().max().unwrap_or(0);
+    assert!(
+        len.checked_add(max_tap).is_some_and(|end| x >= end),
+        "the input ({x} values) ends before the last tap ({max_tap}) plus {len}"
+    );
+    let (planes, n) = (dz / len, taps.len());
+    assert!(
+        planes.checked_mul(n).is_some_and(|sums| d_weight >= sums),
+        "d_weight holds {d_weight} values, not {planes}×{n} sums"
+    );
 }
 
 /// [`tap_sums`] of `f32`: four planes at a time in AVX2 registers where the
@@ -50,15 +75,7 @@ pub(crate) fn tap_sums_f32(
     } else {
         0
     };
-    let max_tap = taps.iter().copied().max().unwrap_or(0);
-    assert!(
-        len == 0 || x.len() >= len + max_tap,
-        "the input ends before the last tap"
-    );
-    assert!(
-        d_weight.len() >= planes * n,
-        "d_weight holds {planes}×{n} sums"
-    );
+    check_sizes((dz.len(), len), x.len(), taps, d_weight.len());
     #[cfg(target_arch = "x86_64")]
     for block in (0..whole).step_by(CHANNELS) {
         // SAFETY: AVX2 and FMA run here (the selected instruction set);

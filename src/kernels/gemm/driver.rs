@@ -29,10 +29,17 @@ pub(super) fn product(
     accumulate: bool,
     epilogue: &dyn Epilogue,
 ) {
-    assert!(c.len() >= m * n, "C holds {} values, not {m}×{n}", c.len());
+    let values = m.checked_mul(n);
+    assert!(
+        values.is_some_and(|values| c.len() >= values),
+        "C holds {} values, not {m}×{n}",
+        c.len()
+    );
     if m == 0 || n == 0 {
         return;
     }
+    check_operand("A", &a, (m, k));
+    check_operand("B", &b, (k, n));
     let product = Product {
         m,
         n,
@@ -52,6 +59,38 @@ pub(super) fn product(
         Isa::Avx2 => product.run::<Avx2>(),
         Isa::Avx512 => product.run::<Avx512>(),
     }
+}
+
+/// Panics unless `operand` holds every value of its `rows × cols` that a
+/// product reads: the packers and the micro-kernels rely on it.
+fn check_operand(name: &str, operand: &Operand<'_>, (rows, cols): (usize, usize)) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let (last, len) = match operand {
+        Operand::Strided(m) => {
+            let last = (rows - 1)
+                .checked_mul(m.row_stride)
+                .and_then(|r| r.checked_add((cols - 1).checked_mul(m.col_stride)?));
+            (last, m.data.len())
+        }
+        Operand::Gathered(g) => {
+            assert!(
+                g.row_offsets.len() >= rows && g.col_offsets.len() >= cols,
+                "{name} gathers {rows}×{cols} values through {} row and {} column offsets",
+                g.row_offsets.len(),
+                g.col_offsets.len()
+            );
+            let furthest = |offsets: &[usize]| offsets.iter().copied().max().unwrap_or(0);
+            let last =
+                furthest(&g.row_offsets[..rows]).checked_add(furthest(&g.col_offsets[..cols]));
+            (last, g.data.len())
+        }
+    };
+    assert!(
+        last.is_some_and(|last| last < len),
+        "{name} ({rows}×{cols}) reads past its {len} values"
+    );
 }
 
 /// One call's operands.
@@ -84,7 +123,7 @@ thread_local! {
 impl Product<'_> {
     fn run<K: MicroKernel>(self) {
         let (m, n, k) = (self.m, self.n, self.k);
-        let work = m * n * k;
+        let work = m.saturating_mul(n).saturating_mul(k);
         let threads = rayon::current_num_threads();
         if threads <= 1 || work < PARALLEL_WORK || k == 0 {
             self.drive::<K>(0..m, 0..n, Source::Given(self.a), Source::Given(self.b));
@@ -98,9 +137,9 @@ impl Product<'_> {
         // Parts are whole multiples of the micro-kernel's tile.
         let split_columns = n >= m;
         let (len, unit, other_packed) = if split_columns {
-            (n, K::NR, m.div_ceil(K::MR) * K::MR * k)
+            (n, K::NR, (m.div_ceil(K::MR) * K::MR).saturating_mul(k))
         } else {
-            (m, K::MR, n.div_ceil(K::NR) * K::NR * k)
+            (m, K::MR, (n.div_ceil(K::NR) * K::NR).saturating_mul(k))
         };
         let share = other_packed <= SHARED_PACK;
         let wanted = if share {

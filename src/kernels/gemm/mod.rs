@@ -42,6 +42,13 @@ impl<E: Fn(usize, usize, &mut [f32]) + Sync> Epilogue for E {
 /// then `epilogue` on each finished block; on the selected instruction set,
 /// split over threads when large.
 ///
+/// # Panics
+///
+/// If `m·n` overflows or `c` holds fewer than `m·n` values, or if `a` or
+/// `b` does not hold every value of its `m×k` or `k×n` (a strided operand
+/// reads `data[i·row_stride + j·col_stride]`, a gathered one
+/// `data[row_offsets[i] + col_offsets[j]]`).
+///
 /// ```
 /// use keelnet::kernels::{MatRef, NoEpilogue, sgemm};
 /// let a = [1.0, 2.0, 3.0, 4.0];
@@ -66,6 +73,17 @@ pub fn sgemm<'a>(
 
 /// [`sgemm`] on a given instruction set (which this CPU must run; the
 /// portable one otherwise). Tests use it to check every path.
+///
+/// # Panics
+///
+/// As [`sgemm`].
+///
+/// ```
+/// use keelnet::kernels::{Isa, MatRef, NoEpilogue, sgemm_on};
+/// let mut c = [0.0];
+/// sgemm_on(Isa::Portable, 1, 1, 2, MatRef::row_major(&[1.0, 2.0], 2), MatRef::row_major(&[3.0, 4.0], 1), &mut c, false, &NoEpilogue);
+/// assert_eq!(c, [11.0]);
+/// ```
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm_on<'a>(
     isa: Isa,

@@ -49,11 +49,17 @@ unsafe fn lines_to_groups_avx2<const R: usize>(
         return;
     }
     assert!(
-        src.len() >= (R - 1) * ld_src + depth,
+        (R - 1)
+            .checked_mul(ld_src)
+            .and_then(|start| start.checked_add(depth))
+            .is_some_and(|end| src.len() >= end),
         "source lines too short"
     );
     assert!(
-        dst.len() >= (depth - 1) * ld_dst + R,
+        (depth - 1)
+            .checked_mul(ld_dst)
+            .and_then(|start| start.checked_add(R))
+            .is_some_and(|end| dst.len() >= end),
         "destination too short"
     );
     let whole = depth / 8 * 8;
@@ -92,13 +98,19 @@ pub fn gather_groups(
         && across.len() == width
         && width.is_multiple_of(8)
         && width <= 32
-        && dst.len() >= along.len() * width
+        && along
+            .len()
+            .checked_mul(width)
+            .is_some_and(|values| dst.len() >= values)
     {
         let (Some(&last_along), Some(&last_across)) = (along.iter().max(), across.iter().max())
         else {
             return true;
         };
-        if last_along + last_across >= data.len() || last_across > i32::MAX as usize {
+        let inside = last_along
+            .checked_add(last_across)
+            .is_some_and(|last| last < data.len());
+        if !inside || last_across > i32::MAX as usize {
             return false;
         }
         let mut offsets = [0i32; 32];
