@@ -134,10 +134,20 @@ fn malformed_files_are_typed_errors() {
         reason(load_with_images(&header([0, 0, 8, 2], &[1, 784]))).contains("2 dimensions where 3")
     );
     assert!(reason(load_with_images(&[0, 0, 8, 3, 0, 0])).contains("ends inside its header"));
-    // 60,000 images promised, one delivered.
+    // 60,000 images promised, one delivered: the raw file cannot hold them.
     let truncated = [header([0, 0, 8, 3], &[60_000, 28, 28]), vec![0; 784]].concat();
-    assert!(reason(load_with_images(&truncated)).contains("truncated"));
-    let trailing = [header([0, 0, 8, 3], &[1, 28, 28]), vec![0; 785]].concat();
+    assert!(reason(load_with_images(&truncated)).contains("claim more than the 800 bytes"));
+    // Two promised, one delivered, gzipped: found where the data ends.
+    let dir = tempfile::tempdir().unwrap();
+    tiny_mnist(dir.path(), true);
+    let truncated = [header([0, 0, 8, 3], &[2, 28, 28]), vec![0; 784]].concat();
+    write(dir.path(), FILES[0].name, &truncated, true);
+    let error = Mnist::<Image>::load_from(dir.path()).unwrap_err();
+    assert!(reason(error).contains("truncated"));
+    // More images than labels: refused from the header.
+    let three = [header([0, 0, 8, 3], &[3, 28, 28]), vec![0; 3 * 784]].concat();
+    assert!(reason(load_with_images(&three)).contains("3 images for 2 labels"));
+    let trailing = [header([0, 0, 8, 3], &[2, 28, 28]), vec![0; 2 * 784 + 1]].concat();
     assert!(reason(load_with_images(&trailing)).contains("trailing"));
     // A header claiming 2^32 × 2^32 × 2^32 bytes: refused before any allocation.
     let absurd = header([0, 0, 8, 3], &[u32::MAX, u32::MAX, u32::MAX]);
@@ -163,7 +173,7 @@ fn labels_must_be_digits_and_match_the_images() {
     );
     assert!(
         reason(Mnist::<Image>::load_from(dir.path()).unwrap_err())
-            .contains("3 labels for 2 images")
+            .contains("2 images for 3 labels")
     );
 }
 
@@ -175,8 +185,14 @@ fn a_corrupt_gzip_is_an_error_not_a_panic() {
     let mut bytes = fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
     bytes.truncate(middle);
-    fs::write(&path, bytes).unwrap();
+    fs::write(&path, &bytes).unwrap();
     assert!(Mnist::<Image>::load_from(dir.path()).is_err());
+    // Flipped bytes inside the deflate stream: malformed, not an I/O error.
+    let mut bytes = fs::read(dir.path().join(format!("{}.gz", FILES[1].name))).unwrap();
+    bytes[12..20].fill(0xff);
+    fs::write(&path, &bytes).unwrap();
+    let error = Mnist::<Image>::load_from(dir.path()).unwrap_err();
+    assert!(matches!(error, Error::Malformed { .. }), "{error:?}");
 }
 
 #[test]

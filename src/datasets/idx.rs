@@ -2,7 +2,7 @@
 //! unsigned bytes; read raw or gzipped.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::path::Path;
 
 use byteorder::{BigEndian, ReadBytesExt};
@@ -13,6 +13,16 @@ use crate::{Error, Result};
 /// The largest IDX payload read (1 GiB): a header that claims more is
 /// malformed, not a reason to allocate.
 pub const MAX_BYTES: usize = 1 << 30;
+
+/// The most a gzipped IDX file's data may claim per byte of the file:
+/// MNIST's own files expand about five times, a decompression bomb a
+/// thousand. A header that claims more is refused before anything is
+/// decompressed.
+pub const MAX_EXPANSION: usize = 32;
+
+/// What any gzipped file may expand to, whatever its size (small files of
+/// few distinct values compress far better than images).
+pub const EXPANSION_SLACK: usize = 1 << 20;
 
 /// The element-type byte of unsigned bytes, the only type MNIST uses.
 const UNSIGNED_BYTE: u8 = 0x08;
@@ -29,22 +39,54 @@ pub struct Idx {
 /// Reads the IDX file at `path` (gzipped if it starts with the gzip magic),
 /// which must have `rank` dimensions.
 ///
+/// The data a header claims must fit the file: as many bytes as follow
+/// the header (raw), or at most [`MAX_EXPANSION`] times the file's size
+/// (gzipped) plus [`EXPANSION_SLACK`]. A header that claims more is [`Error::Malformed`] before any
+/// data is read or decompressed, as is a corrupt gzip stream.
+///
 /// ```no_run
 /// let labels = keelnet::datasets::idx::read_idx("data/mnist/t10k-labels-idx1-ubyte.gz".as_ref(), 1)?;
 /// assert_eq!(labels.dims, [10_000]);
 /// # Ok::<(), keelnet::Error>(())
 /// ```
 pub fn read_idx(path: &Path, rank: usize) -> Result<Idx> {
+    read_idx_checked(path, rank, |_| Ok(()))
+}
+
+/// [`read_idx`], with `check` run on the dimensions before the data is
+/// read: a caller that knows what it expects (a count, a sample shape)
+/// refuses a wrong file without reading it.
+///
+/// ```no_run
+/// use keelnet::datasets::idx::read_idx_checked;
+/// let images = read_idx_checked("data/mnist/t10k-images-idx3-ubyte.gz".as_ref(), 3, |dims| {
+///     assert_eq!(&dims[1..], [28, 28]);
+///     Ok(())
+/// })?;
+/// # Ok::<(), keelnet::Error>(())
+/// ```
+pub fn read_idx_checked(
+    path: &Path,
+    rank: usize,
+    check: impl FnOnce(&[usize]) -> Result<()>,
+) -> Result<Idx> {
     let file = File::open(path).map_err(|e| Error::io(path, &e))?;
+    let size = file.metadata().map_err(|e| Error::io(path, &e))?.len();
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
     let mut reader = BufReader::new(file);
     let gzipped = reader
         .fill_buf()
         .map_err(|e| Error::io(path, &e))?
         .starts_with(&[0x1f, 0x8b]);
     if gzipped {
-        parse_idx(BufReader::new(MultiGzDecoder::new(reader)), path, rank)
+        let most = size
+            .saturating_mul(MAX_EXPANSION)
+            .saturating_add(EXPANSION_SLACK)
+            .min(MAX_BYTES);
+        let decoder = BufReader::new(MultiGzDecoder::new(reader));
+        parse_idx_within(decoder, path, (rank, most), check)
     } else {
-        parse_idx(reader, path, rank)
+        parse_idx_within(reader, path, (rank, size.min(MAX_BYTES)), check)
     }
 }
 
@@ -58,14 +100,33 @@ pub fn read_idx(path: &Path, rank: usize) -> Result<Idx> {
 /// assert!(parse_idx(&bytes[..10], "labels".as_ref(), 1).is_err()); // truncated
 /// # Ok::<(), keelnet::Error>(())
 /// ```
-pub fn parse_idx(mut reader: impl Read, path: &Path, rank: usize) -> Result<Idx> {
+pub fn parse_idx(reader: impl Read, path: &Path, rank: usize) -> Result<Idx> {
+    parse_idx_within(reader, path, (rank, MAX_BYTES), |_| Ok(()))
+}
+
+/// [`parse_idx`] of at most `most` bytes of data, `check` run on the
+/// dimensions before the data is read.
+fn parse_idx_within(
+    mut reader: impl Read,
+    path: &Path,
+    (rank, most): (usize, usize),
+    check: impl FnOnce(&[usize]) -> Result<()>,
+) -> Result<Idx> {
     let malformed = |reason: String| Error::Malformed {
         path: path.to_path_buf(),
         reason,
     };
-    let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => malformed("the file ends inside its header".into()),
+    // A stream that is not what it claims (corrupt gzip) is malformed, not
+    // an I/O failure.
+    let read_error = |e: std::io::Error| match e.kind() {
+        ErrorKind::InvalidData | ErrorKind::InvalidInput => {
+            malformed(format!("corrupt compressed data: {e}"))
+        }
         _ => Error::io(path, &e),
+    };
+    let io = |e: std::io::Error| match e.kind() {
+        ErrorKind::UnexpectedEof => malformed("the file ends inside its header".into()),
+        _ => read_error(e),
     };
     let mut magic = [0u8; 4];
     reader.read_exact(&mut magic).map_err(io)?;
@@ -95,18 +156,19 @@ pub fn parse_idx(mut reader: impl Read, path: &Path, rank: usize) -> Result<Idx>
     let len = dims
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&len| len <= MAX_BYTES)
+        .filter(|&len| len <= most)
         .ok_or_else(|| {
             malformed(format!(
-                "dimensions {dims:?} claim more than {MAX_BYTES} bytes"
+                "dimensions {dims:?} claim more than the {most} bytes this file can hold"
             ))
         })?;
+    check(&dims)?;
     // Grows with what actually arrives, so a lying header cannot make us allocate.
     let mut data = Vec::new();
     (&mut reader)
         .take(len as u64)
         .read_to_end(&mut data)
-        .map_err(|e| Error::io(path, &e))?;
+        .map_err(read_error)?;
     if data.len() < len {
         return Err(malformed(format!(
             "truncated: dimensions {dims:?} need {len} bytes of data, the file has {}",
@@ -114,7 +176,7 @@ pub fn parse_idx(mut reader: impl Read, path: &Path, rank: usize) -> Result<Idx>
         )));
     }
     let mut extra = [0u8; 1];
-    if reader.read(&mut extra).map_err(|e| Error::io(path, &e))? != 0 {
+    if reader.read(&mut extra).map_err(read_error)? != 0 {
         return Err(malformed(format!(
             "trailing bytes after the {len} bytes that dimensions {dims:?} describe"
         )));

@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::datasets::idx::read_idx;
+use crate::datasets::idx::{Idx, read_idx, read_idx_checked};
 use crate::datasets::scale_bytes;
 use crate::{Batch, Error, Float, Rank3, Result, Shape};
 
@@ -117,10 +117,8 @@ impl<S: Shape, F: Float> Mnist<S, F> {
     pub fn load_from(dir: &Path) -> Result<Self> {
         let [train_images, train_labels, test_images, test_labels] =
             FILES.map(|f| file_in(dir, f.name));
-        let train_images = read_images(&train_images)?;
-        let train_labels = read_labels(&train_labels, train_images.len())?;
-        let test_images = read_images(&test_images)?;
-        let test_labels = read_labels(&test_labels, test_images.len())?;
+        let (train_images, train_labels) = read_split(&train_images, &train_labels)?;
+        let (test_images, test_labels) = read_split(&test_images, &test_labels)?;
         Ok(Self {
             train_images,
             train_labels,
@@ -191,39 +189,52 @@ fn file_list() -> String {
     FILES.map(|f| f.name).join(", ")
 }
 
-/// Reads an images file into samples of shape `S`, which must have the
-/// file's 28×28 layout (`[1, 28, 28]`, `[28, 28]` or `[784]`).
-fn read_images<S: Shape, F: Float>(path: &Path) -> Result<Batch<S, F>> {
-    let idx = read_idx(path, 3)?;
-    let sample = &idx.dims[1..];
-    let fits = S::DIMS == sample
-        || (S::DIMS.first() == Some(&1) && &S::DIMS[1..] == sample)
-        || S::DIMS == [sample.iter().product::<usize>()];
-    if !fits {
-        return Err(Error::ShapeMismatch {
-            path: path.to_path_buf(),
-            expected: S::DIMS.to_vec(),
-            found: sample.to_vec(),
-        });
-    }
+/// Reads one split's images and labels. The labels come first, as bytes:
+/// the images file is checked against their count before its data is
+/// read, and nothing is converted before both agree.
+fn read_split<S: Shape, F: Float>(
+    images: &Path,
+    labels: &Path,
+) -> Result<(Batch<S, F>, Vec<usize>)> {
+    let label_bytes = read_idx(labels, 1)?;
+    let images = read_images(images, label_bytes.dims[0])?;
+    Ok((images, digits(label_bytes, labels)?))
+}
+
+/// Reads an images file of `count` images into samples of shape `S`,
+/// which must have the file's 28×28 layout (`[1, 28, 28]`, `[28, 28]` or
+/// `[784]`); both are checked before the data is read.
+fn read_images<S: Shape, F: Float>(path: &Path, count: usize) -> Result<Batch<S, F>> {
+    let idx = read_idx_checked(path, 3, |dims| {
+        let sample = &dims[1..];
+        let fits = S::DIMS == sample
+            || (S::DIMS.first() == Some(&1) && &S::DIMS[1..] == sample)
+            || S::DIMS == [sample.iter().product::<usize>()];
+        if !fits {
+            return Err(Error::ShapeMismatch {
+                path: path.to_path_buf(),
+                expected: S::DIMS.to_vec(),
+                found: sample.to_vec(),
+            });
+        }
+        if dims[0] != count {
+            return Err(Error::Malformed {
+                path: path.to_path_buf(),
+                reason: format!("{} images for {count} labels", dims[0]),
+            });
+        }
+        Ok(())
+    })?;
     Batch::from_vec_with_len(scale_bytes(&idx.data), idx.dims[0])
 }
 
-/// Reads a labels file of `count` labels, each 0 to 9.
-fn read_labels(path: &Path, count: usize) -> Result<Vec<usize>> {
-    let idx = read_idx(path, 1)?;
-    let malformed = |reason: String| Error::Malformed {
-        path: path.to_path_buf(),
-        reason,
-    };
-    if idx.dims[0] != count {
-        return Err(malformed(format!(
-            "{} labels for {count} images",
-            idx.dims[0]
-        )));
-    }
+/// The labels read from `path`, each 0 to 9.
+fn digits(idx: Idx, path: &Path) -> Result<Vec<usize>> {
     if let Some(bad) = idx.data.iter().find(|&&l| l > 9) {
-        return Err(malformed(format!("label {bad} is not a digit 0-9")));
+        return Err(Error::Malformed {
+            path: path.to_path_buf(),
+            reason: format!("label {bad} is not a digit 0-9"),
+        });
     }
     Ok(idx.data.iter().map(|&l| usize::from(l)).collect())
 }
