@@ -83,12 +83,16 @@ pub enum Error {
     Download {
         /// What was fetched.
         url: String,
+        /// Where it was to go.
+        path: PathBuf,
         /// Why it failed.
         reason: String,
     },
     /// A file's SHA-256 is not the published one (corrupt or tampered).
     Checksum {
-        /// The file.
+        /// Where it came from, if it was downloaded.
+        url: Option<String>,
+        /// The file, or where a download was to go (nothing is left there).
         path: PathBuf,
         /// The published digest.
         expected: String,
@@ -172,16 +176,26 @@ impl fmt::Display for Error {
                     places.join(", ")
                 )
             }
-            Error::Download { url, reason } => write!(f, "downloading {url} failed: {reason}"),
+            Error::Download { url, path, reason } => write!(
+                f,
+                "downloading {url} to {} failed: {reason}",
+                path.display()
+            ),
             Error::Checksum {
+                url,
                 path,
                 expected,
                 actual,
-            } => write!(
-                f,
-                "{}: SHA-256 is {actual}, expected {expected}: the file is corrupt",
-                path.display()
-            ),
+            } => {
+                write!(f, "{}", path.display())?;
+                if let Some(url) = url {
+                    write!(f, " (from {url})")?;
+                }
+                write!(
+                    f,
+                    ": SHA-256 is {actual}, expected {expected}: the file is corrupt"
+                )
+            }
             Error::NonFiniteLoss { epoch, step, loss } => write!(
                 f,
                 "the loss became {loss} at epoch {epoch}, step {step}: training diverged (lower the learning rate, or check the data for NaN)"

@@ -202,8 +202,10 @@ fn when_nothing_works_the_error_says_where_it_looked() {
     // A mirror nobody listens on: the download fails at once.
     let error = Mnist::<Image>::load_or_fetch(Some(&empty), "http://127.0.0.1:9/").unwrap_err();
     let message = error.to_string();
-    assert!(matches!(error, Error::DataNotFound { .. }), "{message}");
+    // The download's own error, naming what it fetched and where to.
+    assert!(matches!(error, Error::Download { .. }), "{message}");
     assert!(message.contains(&empty.display().to_string()), "{message}");
     assert!(message.contains("train-images-idx3-ubyte"), "{message}");
+    assert!(message.contains("127.0.0.1:9"), "{message}");
     assert!(!holds_mnist(&empty));
 }

@@ -98,19 +98,19 @@ impl<S: Shape, F: Float> Mnist<S, F> {
 
     /// [`load`](Self::load) with the download mirror given (a URL ending in
     /// `/` that holds `NAME.gz`), not read from the environment.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DataNotFound`] (saying where it looked) when the files are
+    /// nowhere and downloading is off; the download's own error
+    /// ([`Error::Download`], [`Error::Checksum`], ...) when it failed.
     pub fn load_or_fetch(dir: Option<&Path>, mirror: &str) -> Result<Self> {
         let searched = search_dirs(dir);
         if let Some(found) = searched.iter().find(|d| holds_mnist(d)) {
             return Self::load_from(found);
         }
-        match fetch_into(&searched[0], mirror) {
-            None => Self::load_from(&searched[0]),
-            Some(help) => Err(Error::DataNotFound {
-                name: "MNIST".into(),
-                searched,
-                help,
-            }),
-        }
+        fetch_into(&searched, mirror)?;
+        Self::load_from(&searched[0])
     }
 
     /// Reads the four files from `dir`, with no search and no download.
@@ -162,29 +162,26 @@ fn file_in(dir: &Path, name: &str) -> PathBuf {
     }
 }
 
-/// Downloads the files into `dir`: `None` on success, else the help text
-/// of the error to give.
+/// Downloads the files into the first of the `searched` directories.
 #[cfg(feature = "download")]
-fn fetch_into(dir: &Path, mirror: &str) -> Option<String> {
-    match super::download::download_mnist(dir, mirror) {
-        Ok(()) => None,
-        Err(e) => Some(format!(
-            "Downloading into {} failed: {e}. Put the four files ({}), gzipped or not, into one of those directories, set {DATA_ENV} to a directory holding mnist/, or pass the directory in.",
-            dir.display(),
-            file_list()
-        )),
-    }
+fn fetch_into(searched: &[PathBuf], mirror: &str) -> Result<()> {
+    super::download::download_mnist(&searched[0], mirror)
 }
 
-/// Downloads are off: says how to get the files.
+/// Downloads are off: says where it looked and how to get the files.
 #[cfg(not(feature = "download"))]
-fn fetch_into(_dir: &Path, _mirror: &str) -> Option<String> {
-    Some(format!(
-        "Downloading is off (keelnet's `download` feature). Put the four files ({}), gzipped or not, into one of those directories, or set {DATA_ENV} to a directory holding mnist/.",
-        file_list()
-    ))
+fn fetch_into(searched: &[PathBuf], _mirror: &str) -> Result<()> {
+    Err(Error::DataNotFound {
+        name: "MNIST".into(),
+        searched: searched.to_vec(),
+        help: format!(
+            "Downloading is off (keelnet's `download` feature). Put the four files ({}), gzipped or not, into one of those directories, or set {DATA_ENV} to a directory holding mnist/.",
+            file_list()
+        ),
+    })
 }
 
+#[cfg(not(feature = "download"))]
 fn file_list() -> String {
     FILES.map(|f| f.name).join(", ")
 }
