@@ -101,12 +101,32 @@ pub enum Error {
     },
     /// The loss stopped being a finite number: training diverged.
     NonFiniteLoss {
-        /// The epoch, from 1.
-        epoch: usize,
-        /// The step within the epoch, from 1.
-        step: usize,
+        /// Where in `fit`: the epoch and the step within it, both from 1;
+        /// `None` for a step taken alone (`train_on_batch`).
+        at: Option<(usize, usize)>,
         /// The loss value (NaN or infinite).
         loss: f64,
+    },
+    /// A parameter became non-finite or exploded past
+    /// [`MAX_PARAMETER`](crate::train::MAX_PARAMETER): training diverged,
+    /// even if the clipped loss still looks finite.
+    Diverged {
+        /// The parameter tensor (`dense_1.weight`).
+        parameter: String,
+        /// The offending value.
+        value: f64,
+        /// The epoch, from 1, and the step within it after which it was found.
+        at: (usize, usize),
+    },
+    /// A training or validation target the loss cannot take: a label out of
+    /// range is [`Error::LabelOutOfRange`]; this is a target row that is
+    /// not a probability distribution for a categorical cross-entropy, not
+    /// in `[0, 1]` for a binary one, or not finite.
+    InvalidTarget {
+        /// The sample's index in the targets given.
+        sample: usize,
+        /// What is wrong with it.
+        reason: String,
     },
     /// No parameter tensor has this name.
     UnknownParameter {
@@ -196,10 +216,26 @@ impl fmt::Display for Error {
                     ": SHA-256 is {actual}, expected {expected}: the file is corrupt"
                 )
             }
-            Error::NonFiniteLoss { epoch, step, loss } => write!(
+            Error::NonFiniteLoss { at, loss } => {
+                write!(f, "the loss became {loss}")?;
+                if let Some((epoch, step)) = at {
+                    write!(f, " at epoch {epoch}, step {step}")?;
+                }
+                f.write_str(
+                    ": training diverged (lower the learning rate, or check the data for NaN)",
+                )
+            }
+            Error::Diverged {
+                parameter,
+                value,
+                at: (epoch, step),
+            } => write!(
                 f,
-                "the loss became {loss} at epoch {epoch}, step {step}: training diverged (lower the learning rate, or check the data for NaN)"
+                "`{parameter}` holds {value} after epoch {epoch}, step {step}: training diverged (lower the learning rate)"
             ),
+            Error::InvalidTarget { sample, reason } => {
+                write!(f, "the target of sample {sample} {reason}")
+            }
             Error::UnknownParameter { name } => write!(
                 f,
                 "no parameter is named `{name}` (the walk names them like `dense_1.weight`)"

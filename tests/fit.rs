@@ -176,10 +176,10 @@ fn predict_and_evaluate_do_not_depend_on_the_batch_size() {
         Adam::default(),
         SparseCategoricalCrossentropy,
     );
-    let whole = model.predict(&x, 64);
+    let whole = model.predict(&x, 64).unwrap();
     assert_eq!(whole.len(), 50);
-    assert_eq!(model.predict(&x, 1), whole);
-    assert_eq!(model.predict(&x, 7), whole);
+    assert_eq!(model.predict(&x, 1).unwrap(), whole);
+    assert_eq!(model.predict(&x, 7).unwrap(), whole);
     let (a, b) = (
         model.evaluate(&x, &y[..], 50).unwrap(),
         model.evaluate(&x, &y[..], 3).unwrap(),
@@ -205,7 +205,7 @@ fn the_cnn_predicts_alike_at_batch_1_and_8() {
         Adam::default(),
         SparseCategoricalCrossentropy,
     );
-    let (one, eight) = (model.predict(&x, 1), model.predict(&x, 8));
+    let (one, eight) = (model.predict(&x, 1).unwrap(), model.predict(&x, 8).unwrap());
     let worst = one
         .as_slice()
         .iter()
@@ -239,8 +239,8 @@ fn a_loss_that_stops_being_finite_stops_training() {
     );
     let before = model.network.clone();
     match model.fit(&x, &y[..], quiet(2).batch_size(16).shuffle(false)) {
-        Err(Error::NonFiniteLoss { epoch, step, loss }) => {
-            assert_eq!((epoch, step), (1, 3));
+        Err(Error::NonFiniteLoss { at, loss }) => {
+            assert_eq!(at, Some((1, 3)));
             assert!(loss.is_nan());
         }
         other => panic!("expected NonFiniteLoss, got {other:?}"),
@@ -281,6 +281,113 @@ fn bad_arguments_are_errors() {
             classes: 3
         }
     );
+}
+
+/// Bad input is found before the first step: the weights are untouched.
+#[test]
+fn training_inputs_are_checked_before_the_first_step() {
+    let (x, y) = blobs(40);
+    let mut model = Model::compile(
+        Blobs::new(0),
+        Adam::default(),
+        SparseCategoricalCrossentropy,
+    );
+    let before = model.network.clone();
+    // The last label is out of range: reported before any step, not at
+    // the batch that holds it.
+    let mut labels = y.clone();
+    labels[39] = 3;
+    let error = model.fit(&x, &labels[..], quiet(1).batch_size(8).shuffle(false));
+    assert!(
+        matches!(error, Err(Error::LabelOutOfRange { label: 3, .. })),
+        "{error:?}"
+    );
+    // Bad validation data: before the first epoch, not after it.
+    let (xv, mut yv) = blobs(4);
+    yv[2] = 9;
+    let error = model.fit(&x, &y[..], quiet(1).validation_data(&xv, &yv[..]));
+    assert!(
+        matches!(error, Err(Error::LabelOutOfRange { label: 9, .. })),
+        "{error:?}"
+    );
+    let empty = Batch::<Rank1<2>>::new();
+    let error = model.fit(&x, &y[..], quiet(1).validation_data(&empty, &[][..]));
+    assert!(
+        matches!(error, Err(Error::InvalidArgument { .. })),
+        "{error:?}"
+    );
+    // A split that holds out nothing.
+    let error = model
+        .fit(&x, &y[..], quiet(1).validation_split(0.01))
+        .unwrap_err();
+    assert!(error.to_string().contains("holds out none"), "{error}");
+    assert_eq!(model.network, before);
+
+    // Evaluating nothing, predicting in batches of 0.
+    let error = model.evaluate(&empty, &[][..], 8).unwrap_err();
+    assert!(error.to_string().contains("at least one sample"), "{error}");
+    assert!(matches!(
+        model.predict(&x, 0),
+        Err(Error::InvalidArgument { .. })
+    ));
+}
+
+#[test]
+fn optimizer_settings_are_checked_before_the_first_step() {
+    let (x, y) = blobs(8);
+    let settings: [(Sgd, &str); 3] = [
+        (Sgd::new(-0.1), "learning_rate"),
+        (Sgd::new(f64::INFINITY), "learning_rate"),
+        (Sgd::new(0.1).momentum(1.0), "momentum"),
+    ];
+    for (sgd, name) in settings {
+        let mut model = Model::compile(Blobs::new(0), sgd, SparseCategoricalCrossentropy);
+        let error = model.fit(&x, &y[..], quiet(1)).unwrap_err();
+        assert!(error.to_string().contains(name), "{error}");
+    }
+    let adam = Adam {
+        epsilon: -1e-7,
+        ..Adam::default()
+    };
+    let mut model = Model::compile(Blobs::new(0), adam, SparseCategoricalCrossentropy);
+    let error = model.fit(&x, &y[..], quiet(1)).unwrap_err();
+    assert!(error.to_string().contains("epsilon"), "{error}");
+}
+
+#[test]
+fn target_rows_must_be_distributions_for_categorical_crossentropy() {
+    let (x, y) = blobs(8);
+    let mut rows = to_categorical::<3, f32>(&y).unwrap();
+    rows.sample_mut(5).copy_from_slice(&[-1.0, 1.0, 1.0]);
+    let mut model = Model::compile(Blobs::new(0), Adam::default(), CategoricalCrossentropy);
+    match model.fit(&x, &rows, quiet(1)) {
+        Err(Error::InvalidTarget { sample, reason }) => {
+            assert_eq!(sample, 5);
+            assert!(reason.contains("-1"), "{reason}");
+        }
+        other => panic!("expected InvalidTarget, got {other:?}"),
+    }
+}
+
+/// SGD at a learning rate of a million: the clipped loss stays finite, the
+/// weights explode; fit stops with `Diverged` instead of returning `Ok`.
+#[test]
+fn exploding_weights_stop_training() {
+    let (x, y) = blobs(256);
+    let mut model = Model::compile(Blobs::new(0), Sgd::new(1e6), SparseCategoricalCrossentropy);
+    // Four steps an epoch: the loss stays finite, the check after the
+    // epoch finds the weights.
+    match model.fit(&x, &y[..], quiet(3).batch_size(64)) {
+        Err(Error::Diverged {
+            parameter,
+            value,
+            at,
+        }) => {
+            assert_eq!((parameter.as_str(), at), ("dense_1.weight", (1, 4)));
+            assert!(value.abs() > 1e8, "{value}");
+        }
+        other => panic!("expected Diverged, got {other:?}"),
+    }
 }
 
 network! {

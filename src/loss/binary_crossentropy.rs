@@ -1,6 +1,6 @@
 //! Binary cross-entropy, fused with a sigmoid output.
 
-use super::{GradientOf, Loss, clip, same_len};
+use super::{GradientOf, Loss, clip, first_bad_row, same_len};
 use crate::{ActivationKind, Batch, Float, Result, Shape};
 
 /// `-mean(t ln p + (1 - t) ln(1 - p))` over each sample's values, then over
@@ -21,6 +21,14 @@ pub struct BinaryCrossentropy;
 impl<S: Shape, F: Float> Loss<S, F> for BinaryCrossentropy {
     type Target = Batch<S, F>;
     const NAME: &'static str = "binary_crossentropy";
+
+    /// Each value in `[0, 1]`.
+    fn check_targets(&self, target: &Batch<S, F>) -> Result<()> {
+        first_bad_row(target.as_slice(), S::NUMEL, |row| {
+            let outside = row.iter().find(|v| !(F::zero()..=F::one()).contains(*v));
+            outside.map(|v| format!("holds {v}, not a probability in [0, 1]"))
+        })
+    }
 
     fn loss(&self, pred: &Batch<S, F>, target: &Batch<S, F>) -> Result<F> {
         same_len(pred.len(), target.len())?;

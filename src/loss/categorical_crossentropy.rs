@@ -1,6 +1,6 @@
 //! Categorical cross-entropy over one-hot targets, fused with a softmax output.
 
-use super::{GradientOf, Loss, clip, same_len};
+use super::{GradientOf, Loss, clip, first_bad_row, not_finite, same_len};
 use crate::{ActivationKind, Batch, Float, Rank1, Result};
 
 /// `-sum(t ln p)` per sample, mean over the batch; `t` one-hot (or any
@@ -23,6 +23,24 @@ pub struct CategoricalCrossentropy;
 impl<const N: usize, F: Float> Loss<Rank1<N>, F> for CategoricalCrossentropy {
     type Target = Batch<Rank1<N>, F>;
     const NAME: &'static str = "categorical_crossentropy";
+
+    /// Each row a probability distribution: finite, non-negative, summing
+    /// to 1 within 10⁻³ (one-hot rows are).
+    fn check_targets(&self, target: &Self::Target) -> Result<()> {
+        first_bad_row(target.as_slice(), N, |row| {
+            if let Some(reason) = not_finite(row) {
+                return Some(reason);
+            }
+            let sum: F = row.iter().copied().sum();
+            if let Some(v) = row.iter().find(|v| **v < F::zero()) {
+                Some(format!("holds {v}: a distribution is not negative"))
+            } else if (sum.to_f64() - 1.0).abs() > 1e-3 {
+                Some(format!("sums to {sum}, not 1: it is not a distribution"))
+            } else {
+                None
+            }
+        })
+    }
 
     fn loss(&self, pred: &Batch<Rank1<N>, F>, target: &Self::Target) -> Result<F> {
         same_len(pred.len(), target.len())?;

@@ -1,6 +1,6 @@
 //! Mean squared error.
 
-use super::{GradientOf, Loss, same_len};
+use super::{GradientOf, Loss, first_bad_row, not_finite, same_len};
 use crate::{ActivationKind, Batch, Float, Result, Shape};
 
 /// `mean((pred - target)^2)` over each sample's values, then over the batch.
@@ -18,6 +18,11 @@ pub struct MeanSquaredError;
 impl<S: Shape, F: Float> Loss<S, F> for MeanSquaredError {
     type Target = Batch<S, F>;
     const NAME: &'static str = "mean_squared_error";
+
+    /// Each value finite.
+    fn check_targets(&self, target: &Batch<S, F>) -> Result<()> {
+        first_bad_row(target.as_slice(), S::NUMEL, not_finite)
+    }
 
     fn loss(&self, pred: &Batch<S, F>, target: &Batch<S, F>) -> Result<F> {
         same_len(pred.len(), target.len())?;

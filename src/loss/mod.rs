@@ -55,6 +55,22 @@ pub trait Loss<S: Shape, F: Float> {
     /// The mean loss over the batch.
     fn loss(&self, pred: &Batch<S, F>, target: &Self::Target) -> Result<F>;
 
+    /// Checks every target before training starts: `Ok` if the loss can
+    /// take them all. `fit` calls it on the training and validation
+    /// targets, so that a bad one is reported before any weight changes.
+    ///
+    /// ```
+    /// use keelnet::{Batch, CategoricalCrossentropy, Loss, Rank1};
+    /// let rows = Batch::<Rank1<2>, f64>::from_vec(vec![0.0, 1.0, -1.0, 2.0])?;
+    /// let error = <CategoricalCrossentropy as Loss<Rank1<2>, f64>>::check_targets(&CategoricalCrossentropy, &rows);
+    /// assert!(error.unwrap_err().to_string().contains("sample 1"));
+    /// # Ok::<(), keelnet::Error>(())
+    /// ```
+    fn check_targets(&self, target: &Self::Target) -> Result<()> {
+        let _ = target;
+        Ok(())
+    }
+
     /// Writes into `grad` the gradient of [`loss`](Self::loss), resized to
     /// the batch. When `output` is an activation this loss fuses with, it is
     /// the gradient before that activation, numerically stable, and the
@@ -66,6 +82,30 @@ pub trait Loss<S: Shape, F: Float> {
         output: ActivationKind,
         grad: &mut Batch<S, F>,
     ) -> Result<GradientOf>;
+}
+
+/// The first sample of `targets`, rows of `len` values, for which
+/// `reason` says what is wrong, as an [`Error::InvalidTarget`].
+pub(crate) fn first_bad_row<F: Float>(
+    targets: &[F],
+    len: usize,
+    reason: impl Fn(&[F]) -> Option<String>,
+) -> Result<()> {
+    let rows = targets.chunks_exact(len.max(1)).enumerate();
+    match rows
+        .filter_map(|(sample, row)| Some((sample, reason(row)?)))
+        .next()
+    {
+        Some((sample, reason)) => Err(Error::InvalidTarget { sample, reason }),
+        None => Ok(()),
+    }
+}
+
+/// Why `row` holds a value that is not finite, if it does.
+pub(crate) fn not_finite<F: Float>(row: &[F]) -> Option<String> {
+    row.iter()
+        .find(|v| !v.is_finite())
+        .map(|v| format!("holds {v}, not a finite number"))
 }
 
 pub(crate) fn same_len(pred: usize, target: usize) -> Result<()> {

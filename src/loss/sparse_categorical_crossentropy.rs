@@ -33,6 +33,11 @@ impl<const N: usize, F: Float> Loss<Rank1<N>, F> for SparseCategoricalCrossentro
     type Target = [usize];
     const NAME: &'static str = "sparse_categorical_crossentropy";
 
+    /// Each label below `N`.
+    fn check_targets(&self, labels: &[usize]) -> Result<()> {
+        check_labels(labels, N)
+    }
+
     fn loss(&self, pred: &Batch<Rank1<N>, F>, labels: &[usize]) -> Result<F> {
         same_len(pred.len(), labels.len())?;
         check_labels(labels, N)?;

@@ -1,6 +1,6 @@
 //! Adam, bias-corrected, with Keras' defaults.
 
-use super::{Optimizer, ParamState, decay_for, flush_subnormal};
+use super::{Allowed, Optimizer, ParamState, check_settings, decay_for, flush_subnormal};
 use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
@@ -100,6 +100,16 @@ impl<F: Float> Optimizer<F> for Adam<F> {
                 }
             },
         );
+    }
+
+    fn check(&self) -> crate::Result<()> {
+        check_settings(&[
+            ("learning_rate", self.learning_rate, Allowed::Positive),
+            ("beta_1", self.beta_1, Allowed::Fraction),
+            ("beta_2", self.beta_2, Allowed::Fraction),
+            ("epsilon", self.epsilon, Allowed::NonNegative),
+            ("weight_decay", self.weight_decay, Allowed::NonNegative),
+        ])
     }
 
     fn learning_rate(&self) -> f64 {

@@ -38,6 +38,19 @@ pub trait Optimizer<F: Float> {
     /// tensors in walk order, where that state is looked for first.
     fn update(&mut self, slot: usize, info: ParamInfo<'_>, param: &mut [F], grad: &[F]);
 
+    /// Checks the settings before training starts (`fit` calls it): a
+    /// learning rate that is not a positive finite number, a decay or
+    /// momentum outside `[0, 1)`, a negative epsilon or weight decay is an
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+    ///
+    /// ```
+    /// use keelnet::{Adam, Optimizer, Sgd};
+    /// assert!(<Adam as Optimizer<f32>>::check(&Adam::new(1e-3)).is_ok());
+    /// assert!(<Sgd as Optimizer<f32>>::check(&Sgd::new(f64::NAN)).is_err());
+    /// assert!(<Sgd as Optimizer<f32>>::check(&Sgd::new(0.1).momentum(1.5)).is_err());
+    /// ```
+    fn check(&self) -> crate::Result<()>;
+
     /// The current learning rate.
     fn learning_rate(&self) -> f64;
 
@@ -78,6 +91,37 @@ pub fn flush_subnormal<F: Float>(x: F) -> F {
     } else {
         x
     }
+}
+
+/// `Ok` unless one of the `(name, value, allowed)` settings is outside its
+/// allowed range; the error names it.
+pub(crate) fn check_settings(settings: &[(&str, f64, Allowed)]) -> crate::Result<()> {
+    for &(name, value, allowed) in settings {
+        let fits = match allowed {
+            Allowed::Positive => value.is_finite() && value > 0.0,
+            Allowed::NonNegative => value.is_finite() && value >= 0.0,
+            Allowed::Fraction => (0.0..1.0).contains(&value),
+        };
+        if !fits {
+            let range = match allowed {
+                Allowed::Positive => "a positive finite number",
+                Allowed::NonNegative => "a finite number, 0 or more",
+                Allowed::Fraction => "from 0 up to (not including) 1",
+            };
+            return Err(crate::Error::InvalidArgument {
+                message: format!("{name} must be {range}, not {value}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The range a setting must be in.
+#[derive(Clone, Copy)]
+pub(crate) enum Allowed {
+    Positive,
+    NonNegative,
+    Fraction,
 }
 
 /// The weight-decay coefficient that applies to `info`'s tensor.

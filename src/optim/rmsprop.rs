@@ -1,6 +1,6 @@
 //! RMSprop with Keras' defaults.
 
-use super::{Optimizer, ParamState, decay_for, flush_subnormal};
+use super::{Allowed, Optimizer, ParamState, check_settings, decay_for, flush_subnormal};
 use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
@@ -78,6 +78,15 @@ impl<F: Float> Optimizer<F> for RmsProp<F> {
                 }
             },
         );
+    }
+
+    fn check(&self) -> crate::Result<()> {
+        check_settings(&[
+            ("learning_rate", self.learning_rate, Allowed::Positive),
+            ("rho", self.rho, Allowed::Fraction),
+            ("epsilon", self.epsilon, Allowed::NonNegative),
+            ("weight_decay", self.weight_decay, Allowed::NonNegative),
+        ])
     }
 
     fn learning_rate(&self) -> f64 {

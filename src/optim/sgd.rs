@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum and Nesterov momentum.
 
-use super::{Optimizer, ParamState, decay_for, flush_subnormal};
+use super::{Allowed, Optimizer, ParamState, check_settings, decay_for, flush_subnormal};
 use crate::kernels::for_each_part;
 use crate::{Float, ParamInfo};
 
@@ -94,6 +94,14 @@ impl<F: Float> Optimizer<F> for Sgd<F> {
                 }
             },
         );
+    }
+
+    fn check(&self) -> crate::Result<()> {
+        check_settings(&[
+            ("learning_rate", self.learning_rate, Allowed::Positive),
+            ("momentum", self.momentum, Allowed::Fraction),
+            ("weight_decay", self.weight_decay, Allowed::NonNegative),
+        ])
     }
 
     fn learning_rate(&self) -> f64 {

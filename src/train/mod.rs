@@ -2,6 +2,7 @@
 //! `fit`, `evaluate` and `predict`.
 
 mod batches;
+mod checks;
 mod fit;
 mod history;
 mod model;
@@ -10,6 +11,7 @@ mod targets;
 mod threads;
 
 pub use batches::Batches;
+pub use checks::{MAX_PARAMETER, PARAMETER_CHECK_STEPS};
 pub use fit::{Fit, Validation};
 pub use history::{EpochLog, History};
 pub use model::{Evaluation, Model};

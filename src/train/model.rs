@@ -4,6 +4,7 @@ use std::borrow::Borrow;
 use std::marker::PhantomData;
 use std::time::Instant;
 
+use super::checks::{PARAMETER_CHECK_STEPS, check_parameters, check_targets};
 use super::progress::Progress;
 use super::threads::{CHUNK, Threads};
 use super::{Batches, EpochLog, Fit, History, Targets, Validation, gather_samples};
@@ -37,7 +38,7 @@ pub struct Evaluation {
 /// let history = model.fit(&x, &y[..], Fit::epochs(300).batch_size(4).verbosity(Verbosity::Silent))?;
 /// assert_eq!(history.epochs.len(), 300);
 /// assert_eq!(model.evaluate(&x, &y[..], 4)?.accuracy, 1.0);
-/// let probabilities = model.predict(&x, 32);
+/// let probabilities = model.predict(&x, 32)?;
 /// assert!(probabilities.sample(1)[1] > 0.9);
 /// # Ok::<(), keelnet::Error>(())
 /// ```
@@ -99,11 +100,7 @@ where
         network.forward_train(x, &mut self.output, &mut self.cache, ctx);
         let loss = self.loss.loss(&self.output, y.borrow())?.to_f64();
         if !loss.is_finite() {
-            return Err(Error::NonFiniteLoss {
-                epoch: 0,
-                step: 0,
-                loss,
-            });
+            return Err(Error::NonFiniteLoss { at: None, loss });
         }
         let correct = Y::count_correct(y, &self.output);
         let wrt =
@@ -151,27 +148,7 @@ where
         O: Send,
         L: Send,
     {
-        if options.batch_size == 0 {
-            return Err(invalid("the batch size must be at least 1"));
-        }
-        if x.len() != y.count() {
-            return Err(Error::BatchMismatch {
-                left: x.len(),
-                right: y.count(),
-            });
-        }
-        let train_len = match options.validation {
-            Validation::Split(fraction) if !(0.0..1.0).contains(&fraction) => {
-                return Err(invalid(&format!(
-                    "validation_split is a fraction from 0 up to (not including) 1, not {fraction}"
-                )));
-            }
-            Validation::Split(fraction) => x.len() - (x.len() as f64 * fraction) as usize,
-            _ => x.len(),
-        };
-        if train_len == 0 {
-            return Err(invalid("no samples left to train on"));
-        }
+        let train_len = self.check_fit(x, y, &options)?;
         let held_out: Vec<usize> = (train_len..x.len()).collect();
 
         let seed = options.shuffle.then_some(options.seed);
@@ -208,10 +185,16 @@ where
                         let (loss, right) = match model.train_on_batch::<Y>(x_batch, y_batch, ctx) {
                             Ok(figures) => figures,
                             Err(Error::NonFiniteLoss { loss, .. }) => {
-                                return (steps, Err(Error::NonFiniteLoss { epoch, step, loss }));
+                                let at = Some((epoch, step));
+                                return (steps, Err(Error::NonFiniteLoss { at, loss }));
                             }
                             Err(other) => return (steps, Err(other)),
                         };
+                        if step % PARAMETER_CHECK_STEPS == 0
+                            && let Err(e) = check_parameters(&model.network, (epoch, step))
+                        {
+                            return (steps, Err(e));
+                        }
                         totals.add(loss, right, x_batch.len());
                         progress.step(step, start.elapsed(), totals.loss(), totals.accuracy());
                     }
@@ -221,6 +204,7 @@ where
                     break;
                 }
             }
+            check_parameters(&self.network, (epoch, totals.step))?;
             let validation = threads.run(|| match options.validation {
                 Validation::Data(xv, yv) => self.evaluate(xv, yv, options.batch_size).map(Some),
                 Validation::Split(_) if !held_out.is_empty() => self
@@ -242,17 +226,69 @@ where
         Ok(history)
     }
 
+    /// Everything `fit` can check before its first step, so that bad input
+    /// is an error before any weight changes: the batch size, the lengths,
+    /// the validation split, the optimizer's settings, and every training
+    /// and validation target against the loss. Returns the number of
+    /// samples trained on.
+    fn check_fit<Y>(&self, x: &Batch<I, F>, y: &Y, options: &Fit<'_, I, F, Y>) -> Result<usize>
+    where
+        Y: Targets<N::Output, F> + ?Sized,
+        Y::Batch: Borrow<L::Target>,
+    {
+        if options.batch_size == 0 {
+            return Err(invalid("the batch size must be at least 1"));
+        }
+        same_count(x, y)?;
+        self.optimizer.check()?;
+        let train_len = match options.validation {
+            Validation::Split(fraction) if !(0.0..1.0).contains(&fraction) => {
+                return Err(invalid(&format!(
+                    "validation_split is a fraction from 0 up to (not including) 1, not {fraction}"
+                )));
+            }
+            Validation::Split(fraction) => {
+                let held_out = (x.len() as f64 * fraction) as usize;
+                if fraction > 0.0 && held_out == 0 {
+                    return Err(invalid(&format!(
+                        "validation_split {fraction} of {} samples holds out none: validate on more samples or set no split",
+                        x.len()
+                    )));
+                }
+                x.len() - held_out
+            }
+            Validation::Data(xv, yv) => {
+                same_count(xv, yv)?;
+                if xv.is_empty() {
+                    return Err(invalid("the validation data holds no samples"));
+                }
+                check_targets(&self.loss, yv)?;
+                x.len()
+            }
+            Validation::None => x.len(),
+        };
+        if train_len == 0 {
+            return Err(invalid("no samples left to train on"));
+        }
+        check_targets(&self.loss, y)?;
+        Ok(train_len)
+    }
+
     /// Loss and accuracy on `x` and `y`, in batches of `batch_size`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for no samples or a batch size of 0,
+    /// [`Error::BatchMismatch`] when `x` and `y` differ in length, and the
+    /// loss's errors for a target it cannot take.
     pub fn evaluate<Y>(&mut self, x: &Batch<I, F>, y: &Y, batch_size: usize) -> Result<Evaluation>
     where
         Y: Targets<N::Output, F> + ?Sized,
         Y::Batch: Borrow<L::Target>,
     {
-        if x.len() != y.count() {
-            return Err(Error::BatchMismatch {
-                left: x.len(),
-                right: y.count(),
-            });
+        same_count(x, y)?;
+        if x.is_empty() {
+            return Err(invalid("evaluate needs at least one sample"));
         }
         let all: Vec<usize> = (0..x.len()).collect();
         self.evaluate_samples(x, y, &all, batch_size)
@@ -297,18 +333,25 @@ where
     /// by Winograd's tiles for a larger batch and by im2col for a smaller
     /// one (the reference CNN's outputs at batch 1 and 8 differ by about
     /// 2e-8; `tests/fit.rs` bounds them by 1e-6).
-    pub fn predict(&self, x: &Batch<I, F>, batch_size: usize) -> Batch<N::Output, F> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a batch size of 0.
+    pub fn predict(&self, x: &Batch<I, F>, batch_size: usize) -> Result<Batch<N::Output, F>> {
+        if batch_size == 0 {
+            return Err(invalid("the batch size must be at least 1"));
+        }
         let mut out = Vec::with_capacity(x.len() * <N::Output as Shape>::NUMEL);
         let (mut x_batch, mut y_batch) = (Batch::new(), Batch::new());
         let mut cache = N::Cache::default();
         let all: Vec<usize> = (0..x.len()).collect();
-        for indices in all.chunks(batch_size.max(1)) {
+        for indices in all.chunks(batch_size) {
             gather_samples(x, indices, &mut x_batch);
             self.network
                 .forward_cached(&x_batch, &mut y_batch, &mut cache);
             out.extend_from_slice(y_batch.as_slice());
         }
-        Batch::from_vec_with_len(out, x.len()).unwrap_or_default()
+        Batch::from_vec_with_len(out, x.len())
     }
 }
 
@@ -334,6 +377,21 @@ impl Totals {
 
     fn accuracy(&self) -> f64 {
         self.correct as f64 / self.seen.max(1) as f64
+    }
+}
+
+/// `Ok` if `x` holds a sample per target of `y`.
+fn same_count<S: Shape, O: Shape, F: Float, Y: Targets<O, F> + ?Sized>(
+    x: &Batch<S, F>,
+    y: &Y,
+) -> Result<()> {
+    if x.len() == y.count() {
+        Ok(())
+    } else {
+        Err(Error::BatchMismatch {
+            left: x.len(),
+            right: y.count(),
+        })
     }
 }
 
