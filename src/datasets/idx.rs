@@ -73,7 +73,32 @@ pub fn read_idx_checked(
     let file = File::open(path).map_err(|e| Error::io(path, &e))?;
     let size = file.metadata().map_err(|e| Error::io(path, &e))?.len();
     let size = usize::try_from(size).unwrap_or(usize::MAX);
-    let mut reader = BufReader::new(file);
+    parse_file(BufReader::new(file), size, path, (rank, check))
+}
+
+/// [`read_idx`] of a file's `bytes` already in memory (`path` names it in
+/// errors): the same checks and limits. The fuzz targets run it.
+///
+/// ```
+/// use keelnet::datasets::idx::parse_idx_bytes;
+/// let idx = parse_idx_bytes(&[0, 0, 8, 1, 0, 0, 0, 2, 4, 2], "labels".as_ref(), 1)?;
+/// assert_eq!(idx.data, [4, 2]);
+/// // A header that claims more than ten bytes can hold.
+/// assert!(parse_idx_bytes(&[0, 0, 8, 1, 0, 0, 0, 9, 4, 2], "labels".as_ref(), 1).is_err());
+/// # Ok::<(), keelnet::Error>(())
+/// ```
+pub fn parse_idx_bytes(bytes: &[u8], path: &Path, rank: usize) -> Result<Idx> {
+    parse_file(bytes, bytes.len(), path, (rank, |_: &[usize]| Ok(())))
+}
+
+/// An IDX file of `size` bytes from `reader`, gzipped if it starts with
+/// the gzip magic, with the data it may claim bounded by its size.
+fn parse_file(
+    mut reader: impl BufRead,
+    size: usize,
+    path: &Path,
+    (rank, check): (usize, impl FnOnce(&[usize]) -> Result<()>),
+) -> Result<Idx> {
     let gzipped = reader
         .fill_buf()
         .map_err(|e| Error::io(path, &e))?
