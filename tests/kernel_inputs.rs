@@ -7,8 +7,9 @@ use std::panic::{UnwindSafe, catch_unwind};
 
 use keelnet::kernels::{
     ConvGeometry, ConvKernels, ConvScratch, Gather, GemmShape, Isa, MatRef, NoEpilogue, Transpose,
-    WinogradKernels, conv2d_backward, conv2d_forward, copy_short, dense_backward, dense_forward,
-    fold, max_pool_backward, max_pool_forward, reference, sgemm_on, tap_sums,
+    WinogradKernels, conv2d_backward, conv2d_forward, conv2d_forward_pooled, conv2d_weight_grad_at,
+    copy_short, dense_backward, dense_forward, fold, max_pool_backward, max_pool_forward,
+    reference, sgemm_on, sum_rows, tap_sums,
 };
 use keelnet::{Linear, ReLU};
 
@@ -260,6 +261,38 @@ fn dense_kernels_refuse_short_buffers() {
     });
     assert_panics_with("at least one output", || {
         dense_forward::<f32, ReLU>(&x, &w, &[], &mut [0.0; 2]);
+    });
+}
+
+#[test]
+fn the_pooled_convolution_kernels_refuse_what_does_not_fit() {
+    let g = geometry();
+    let x = [1.0f32; 16];
+    assert_panics_with("a convolution's sizes", || {
+        let bad = ConvGeometry { stride: 0, ..g };
+        let outputs = (&mut [0.0f32; 1][..], &mut [0u32; 1][..]);
+        let params = (&[1.0f32; 9][..], &[0.0f32][..]);
+        conv2d_forward_pooled::<f32, ReLU>(
+            &bad,
+            &x,
+            params,
+            2,
+            outputs,
+            &mut ConvScratch::default(),
+        );
+    });
+    assert_panics_with("pooled holds 2 values, not 1", || {
+        let outputs = (&mut [0.0f32; 2][..], &mut [0u32; 2][..]);
+        let params = (&[1.0f32; 9][..], &[0.0f32][..]);
+        conv2d_forward_pooled::<f32, ReLU>(&g, &x, params, 2, outputs, &mut ConvScratch::default());
+    });
+    assert_panics_with("d_weight holds 4 values, not 9", || {
+        let at = (&[0u32][..], &mut [1.0f32][..], &[1.0f32][..]);
+        let grads = (&mut [0.0f32; 4][..], &mut [0.0f32][..]);
+        conv2d_weight_grad_at::<f32, ReLU>(&g, &x, at, grads, &mut ConvScratch::default());
+    });
+    assert_panics_with("not whole rows of 3", || {
+        sum_rows(&[1.0f32; 4], &mut [0.0; 3]);
     });
 }
 

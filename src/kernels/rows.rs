@@ -4,12 +4,27 @@ use crate::Float;
 
 /// `out[n] = sum over rows of a[rows×n]` (a bias gradient).
 ///
+/// # Panics
+///
+/// If `a` is not whole rows of `out.len()` values (an empty `out` takes
+/// only an empty `a`).
+///
 /// ```
 /// let mut out = [0.0; 2];
 /// keelnet::kernels::sum_rows(&[1.0, 2.0, 3.0, 4.0], &mut out);
 /// assert_eq!(out, [4.0, 6.0]);
 /// ```
 pub fn sum_rows<F: Float>(a: &[F], out: &mut [F]) {
+    let whole = match out.len() {
+        0 => a.is_empty(),
+        n => a.len().is_multiple_of(n),
+    };
+    assert!(
+        whole,
+        "{} values are not whole rows of {}",
+        a.len(),
+        out.len()
+    );
     out.fill(F::zero());
     for row in a.chunks_exact(out.len().max(1)) {
         for (o, &v) in out.iter_mut().zip(row) {

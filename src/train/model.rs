@@ -85,7 +85,8 @@ where
 
     /// One optimization step on a batch; returns its mean loss and the
     /// number of right predictions. A loss that is not finite is an error,
-    /// and the weights are left as they were.
+    /// and the weights are left as they were; so are optimizer settings out
+    /// of range ([`Optimizer::check`]).
     pub fn train_on_batch<Y>(
         &mut self,
         x: &Batch<I, F>,
@@ -96,6 +97,7 @@ where
         Y: Targets<N::Output, F> + ?Sized,
         Y::Batch: Borrow<L::Target>,
     {
+        self.optimizer.check()?;
         let network = &self.network;
         network.forward_train(x, &mut self.output, &mut self.cache, ctx);
         let loss = self.loss.loss(&self.output, y.borrow())?.to_f64();
