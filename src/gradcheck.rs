@@ -84,10 +84,10 @@ pub type Objective<'o, S> = dyn Fn(&Batch<S, f64>, &mut Batch<S, f64>) -> (f64, 
 /// network's first layer), since a layer may compute them another way then.
 ///
 /// ```
-/// use keelnet::{Dense, Tanh, gradcheck};
+/// use keelnet::{Dense, Rank1, Tanh, gradcheck};
 /// use rand::SeedableRng;
 /// let layer = Dense::<5, 3, Tanh, f64>::new(&mut rand::rngs::StdRng::seed_from_u64(0));
-/// let x = gradcheck::random_batch(4, 1);
+/// let x = gradcheck::random_batch::<Rank1<5>>(4, 1);
 /// gradcheck::check_layer(&layer, &x, 2).unwrap();
 /// ```
 pub fn check_layer<I: Shape, L: Layer<I, f64> + Clone>(

@@ -151,7 +151,8 @@ pub use init::Init;
 pub use layer::{Layer, TrainContext};
 pub use layers::{
     BatchNormCache, BatchNormGrads, BatchNormalization, Chain, ChainCache, Conv2D, Conv2DGrads,
-    Dense, DenseGrads, Dropout, Flatten, Input, MaxPool, Residual, ResidualCache, Sequential,
+    Dense, DenseGrads, Dropout, Flatten, GlobalAveragePooling1D, GlobalMaxPooling1D, Input,
+    MaxPool, Residual, ResidualCache, Sequential,
 };
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, GradientOf, Loss, MeanSquaredError,
@@ -182,10 +183,11 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 ///
 /// | layer | shape | parameters |
 /// |---|---|---|
-/// | `Dense<UNITS>`, `Dense<UNITS, Activation>` | `[IN]` to `[UNITS]` | weight `[IN, UNITS]`, bias `[UNITS]` |
+/// | `Dense<UNITS>`, `Dense<UNITS, Activation>` | `[IN]` to `[UNITS]`; a sequence `[T, IN]` to `[T, UNITS]`, every step alike | weight `[IN, UNITS]`, bias `[UNITS]` |
 /// | `Conv2D<FILTERS, K>`, `Conv2D<FILTERS, K, Activation, padding = same, stride = S>` | `[C, H, W]` to `[FILTERS, H', W']` | weight `[FILTERS, C, K, K]`, bias `[FILTERS]` |
 /// | `MaxPool<P>` | `[C, H, W]` to `[C, H / P, W / P]` | none |
 /// | `Flatten` | any to `[product]` | none |
+/// | `GlobalAveragePooling1D`, `GlobalMaxPooling1D` | a sequence `[T, D]` to `[D]` | none |
 /// | `Dropout<RATE>` (0 <= RATE < 1) | unchanged | none |
 /// | `BatchNormalization` | `[N]` or `[C, H, W]`, unchanged | gamma, beta `[C]`; state: moving mean and variance `[C]` |
 /// | `Residual(chain)` | unchanged (the chain must keep the shape) | the chain's |
@@ -226,7 +228,7 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 ///
 /// ```compile_fail
 /// keelnet::network! {
-///     // error: `Dense<64, ReLU>` needs a flat input, but receives shape
+///     // error: `Dense<64, ReLU>` needs a flat input (or a sequence [T, D]), but receives shape
 ///     // [1, 28, 28]; add `Flatten` before it
 ///     struct Broken: Input<1, 28, 28> -> Dense<64, ReLU> -> Dense<10, Softmax>;
 /// }
@@ -257,9 +259,10 @@ pub use rand;
 pub mod prelude {
     pub use crate::{
         Activation, Adam, Batch, BatchNormalization, Chain, Conv2D, Dense, Dropout, ELU, Flatten,
-        Float, GELU, GELUTanh, Input, Layer, LeakyReLU, Linear, Loss, MaxPool, Optimizer,
-        Parameters, Rank1, Rank2, Rank3, Rank4, ReLU, Residual, RmsProp, Sequential, Sgd, Shape,
-        SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh, TrainContext, network,
+        Float, GELU, GELUTanh, GlobalAveragePooling1D, GlobalMaxPooling1D, Input, Layer, LeakyReLU,
+        Linear, Loss, MaxPool, Optimizer, Parameters, Rank1, Rank2, Rank3, Rank4, ReLU, Residual,
+        RmsProp, Sequential, Sgd, Shape, SiLU, Sigmoid, Softmax, Softplus, Swish, Tanh,
+        TrainContext, network,
     };
 }
 

@@ -87,3 +87,31 @@ impl<const A: usize, const B: usize, const C: usize, const D: usize> Shape for R
     const NUMEL: usize = A * B * C * D;
     const DIMS: &'static [usize] = &[A, B, C, D];
 }
+
+/// A shape whose last axis holds `N` features, each row of `N` values
+/// a sample (`Rank1<N>`) or a step of a sequence (`Rank2<T, N>`): what a
+/// [`Dense`](crate::Dense) takes, acting on every row with the same
+/// weights. [`Rows::With`] is the same shape with `M` features instead.
+///
+/// ```
+/// use keelnet::{Rank1, Rank2, shape::Rows};
+/// let _: <Rank2<7, 5> as Rows<5>>::With<3> = Rank2::<7, 3>;
+/// let _: <Rank1<5> as Rows<5>>::With<3> = Rank1::<3>;
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not end in {N} features",
+    label = "expects another input shape",
+    note = "a `Dense<IN, OUT>` takes flat samples `Rank1<IN>` or sequences `Rank2<T, IN>`: compare `{Self}` with its `IN` ({N}); images need a `Flatten` first"
+)]
+pub trait Rows<const N: usize>: Shape {
+    /// This shape with `M` features on its last axis.
+    type With<const M: usize>: Shape;
+}
+
+impl<const N: usize> Rows<N> for Rank1<N> {
+    type With<const M: usize> = Rank1<M>;
+}
+
+impl<const T: usize, const N: usize> Rows<N> for Rank2<T, N> {
+    type With<const M: usize> = Rank2<T, M>;
+}

@@ -420,7 +420,7 @@ mod tests {
         assert_eq!(
             e,
             [
-                "`Dense<64>` needs a flat input, but receives shape [64, 3, 3]; add `Flatten` before it"
+                "`Dense<64>` needs a flat input (or a sequence [T, D]), but receives shape [64, 3, 3]; add `Flatten` before it"
             ]
         );
     }

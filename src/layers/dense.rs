@@ -5,8 +5,9 @@ use std::marker::PhantomData;
 use rand::Rng;
 
 use crate::kernels::{dense_backward, dense_forward};
+use crate::shape::Rows;
 use crate::{
-    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, Parameters, Rank1,
+    Activation, ActivationKind, Batch, Float, Init, Layer, Linear, ParamInfo, Parameters,
     TrainContext, UpdateParams, VisitParams, VisitParamsMut,
 };
 
@@ -14,8 +15,10 @@ use crate::{
 /// folded in (Keras' `Dense(OUT, activation=...)`).
 ///
 /// The weight is stored `[IN, OUT]` row-major as in Keras; the bias is
-/// `[OUT]`. Input must be flat (`Rank1<IN>`): put a [`Flatten`](crate::Flatten)
-/// before it after images.
+/// `[OUT]`. It takes flat samples (`Rank1<IN>`: put a
+/// [`Flatten`](crate::Flatten) before it after images) and sequences
+/// (`Rank2<T, IN>`, to `Rank2<T, OUT>`), where it acts on every step with
+/// the same weights, as Keras' `Dense` on its input's last axis.
 ///
 /// ```
 /// use keelnet::{Batch, Dense, Layer, Rank1, Softmax};
@@ -109,82 +112,78 @@ impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Parameters<F>
     }
 }
 
-impl<const IN: usize, const OUT: usize, A: Activation, F: Float> Layer<Rank1<IN>, F>
+// Every row of `IN` values of `S` (a sample, or one step of a sequence)
+// goes through the same weights, as in Keras.
+impl<S: Rows<IN>, const IN: usize, const OUT: usize, A: Activation, F: Float> Layer<S, F>
     for Dense<IN, OUT, A, F>
 {
-    type Output = Rank1<OUT>;
-    /// The pre-activations, `[B, OUT]`, kept for an activation that
+    type Output = S::With<OUT>;
+    /// The pre-activations, kept for an activation that
     /// [needs its input](Activation::NEEDS_INPUT) (GELU, SiLU); empty otherwise.
-    type Cache = Batch<Rank1<OUT>, F>;
+    type Cache = Batch<S::With<OUT>, F>;
     const ACTIVATION: ActivationKind = A::KIND;
 
-    // x: [B, IN] -> y: [B, OUT]
-    fn forward(&self, x: &Batch<Rank1<IN>, F>, y: &mut Batch<Rank1<OUT>, F>) {
+    // x: [B, .., IN] -> y: [B, .., OUT]
+    fn forward(&self, x: &Batch<S, F>, y: &mut Batch<S::With<OUT>, F>) {
         y.resize(x.len());
         dense_forward::<F, A>(x.as_slice(), &self.weight, &self.bias, y.as_mut_slice());
     }
 
-    // x: [B, IN] -> z = x · W + b (kept if the activation needs it) -> y = act(z)
+    // x -> z = x · W + b (kept if the activation needs it) -> y = act(z)
     fn forward_train(
         &self,
-        x: &Batch<Rank1<IN>, F>,
-        y: &mut Batch<Rank1<OUT>, F>,
-        z: &mut Batch<Rank1<OUT>, F>,
+        x: &Batch<S, F>,
+        y: &mut Batch<S::With<OUT>, F>,
+        z: &mut Batch<S::With<OUT>, F>,
         _ctx: &mut TrainContext,
     ) {
         if !A::NEEDS_INPUT {
             return self.forward(x, y);
         }
         y.resize(x.len());
-        dense_forward::<F, Linear>(x.as_slice(), &self.weight, &self.bias, y.as_mut_slice());
+        let ys = y.as_mut_slice();
+        dense_forward::<F, Linear>(x.as_slice(), &self.weight, &self.bias, ys);
         z.copy_from(y);
         y.as_mut_slice().chunks_exact_mut(OUT).for_each(A::forward);
     }
 
-    // dy: [B, OUT] -> dz = dy * act'(z or y), then as backward_preactivation
+    // dy -> dz = dy * act'(z or y), row by row, then as backward_preactivation
     fn backward(
         &self,
-        x: &Batch<Rank1<IN>, F>,
-        y: &Batch<Rank1<OUT>, F>,
-        z: &mut Batch<Rank1<OUT>, F>,
-        dy: &mut Batch<Rank1<OUT>, F>,
-        dx: Option<&mut Batch<Rank1<IN>, F>>,
+        x: &Batch<S, F>,
+        y: &Batch<S::With<OUT>, F>,
+        z: &mut Batch<S::With<OUT>, F>,
+        dy: &mut Batch<S::With<OUT>, F>,
+        dx: Option<&mut Batch<S, F>>,
         grads: &mut Self::Grads,
     ) {
+        let rows = y.as_slice().chunks_exact(OUT);
         let dys = dy.as_mut_slice().chunks_exact_mut(OUT);
         if A::NEEDS_INPUT {
-            for ((z, y), dy) in z.samples().zip(y.samples()).zip(dys) {
+            for ((z, y), dy) in z.as_slice().chunks_exact(OUT).zip(rows).zip(dys) {
                 A::backward(z, y, dy);
             }
         } else {
-            for (y, dy) in y.samples().zip(dys) {
-                A::backward(&[], y, dy);
-            }
+            rows.zip(dys).for_each(|(y, dy)| A::backward(&[], y, dy));
         }
         self.backward_preactivation(x, y, z, dy, dx, grads);
     }
 
-    // dz: [B, OUT] -> dW: [IN, OUT], db: [OUT], dx: [B, IN]
+    // dz: [B, .., OUT] -> dW: [IN, OUT], db: [OUT], dx: [B, .., IN]
     fn backward_preactivation(
         &self,
-        x: &Batch<Rank1<IN>, F>,
-        _y: &Batch<Rank1<OUT>, F>,
-        _z: &mut Batch<Rank1<OUT>, F>,
-        dz: &mut Batch<Rank1<OUT>, F>,
-        dx: Option<&mut Batch<Rank1<IN>, F>>,
+        x: &Batch<S, F>,
+        _y: &Batch<S::With<OUT>, F>,
+        _z: &mut Batch<S::With<OUT>, F>,
+        dz: &mut Batch<S::With<OUT>, F>,
+        dx: Option<&mut Batch<S, F>>,
         grads: &mut Self::Grads,
     ) {
         let dx = dx.map(|dx| {
             dx.resize(x.len());
             dx.as_mut_slice()
         });
-        dense_backward(
-            x.as_slice(),
-            &self.weight,
-            dz.as_slice(),
-            &mut grads.weight,
-            &mut grads.bias,
-            dx,
-        );
+        let (dw, db) = (&mut grads.weight, &mut grads.bias);
+        dense_backward(x.as_slice(), &self.weight, dz.as_slice(), dw, db, dx);
     }
 }

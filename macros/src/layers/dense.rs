@@ -31,19 +31,21 @@ impl LayerPlan for Dense {
         "dense".into()
     }
 
-    // [IN] -> [UNITS]
+    // [IN] -> [UNITS]; a sequence [T, IN] -> [T, UNITS], step by step
     fn output(&self, input: &Shape) -> Result<Shape, String> {
-        if input.0.len() != 1 {
+        if input.0.len() > 2 {
             let written = if self.activation.is_linear() {
                 format!("Dense<{}>", self.units)
             } else {
                 format!("Dense<{}, {}>", self.units, self.activation.0)
             };
             return Err(format!(
-                "`{written}` needs a flat input, but receives shape {input}; add `Flatten` before it"
+                "`{written}` needs a flat input (or a sequence [T, D]), but receives shape {input}; add `Flatten` before it"
             ));
         }
-        Ok(Shape(vec![self.units]))
+        let mut output = input.0.clone();
+        *output.last_mut().expect("a shape has dimensions") = self.units;
+        Ok(Shape(output))
     }
 
     fn output_without_input(&self) -> Option<Shape> {
@@ -51,7 +53,8 @@ impl LayerPlan for Dense {
     }
 
     fn ty(&self, input: &Shape, _output: &Shape) -> TokenStream {
-        let (inputs, units, activation) = (input.0[0], self.units, self.activation.ty());
+        let inputs = *input.0.last().expect("a shape has dimensions");
+        let (units, activation) = (self.units, self.activation.ty());
         quote!(::keelnet::Dense<#inputs, #units, #activation, F>)
     }
 
@@ -60,7 +63,8 @@ impl LayerPlan for Dense {
     }
 
     fn param_count(&self, input: &Shape, _output: &Shape) -> usize {
-        input.numel() * self.units + self.units
+        let inputs = input.0.last().copied().unwrap_or(0);
+        inputs * self.units + self.units
     }
 
     fn activation(&self) -> Option<Activation> {

@@ -8,6 +8,7 @@ mod conv2d;
 mod dense;
 mod dropout;
 mod flatten;
+mod global_pooling_1d;
 mod max_pool;
 mod network;
 mod residual;
@@ -89,6 +90,8 @@ pub const LAYERS: &[(&str, Parser)] = &[
     ("MaxPool", max_pool::parse),
     ("BatchNormalization", batch_norm::parse),
     ("Flatten", flatten::parse),
+    ("GlobalAveragePooling1D", global_pooling_1d::parse),
+    ("GlobalMaxPooling1D", global_pooling_1d::parse),
     ("Dropout", dropout::parse),
     ("Linear", activation::parse),
     ("ReLU", activation::parse),
