@@ -152,7 +152,8 @@ pub use layer::{Layer, TrainContext};
 pub use layers::{
     BatchNormCache, BatchNormGrads, BatchNormalization, Chain, ChainCache, Conv2D, Conv2DGrads,
     Dense, DenseGrads, Dropout, Flatten, GlobalAveragePooling1D, GlobalMaxPooling1D, Input,
-    MaxPool, Residual, ResidualCache, Sequential,
+    LastState, MaxPool, Residual, ResidualCache, Returns, Sequences, Sequential, SimpleRNN,
+    SimpleRnnCache, SimpleRnnGrads,
 };
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, GradientOf, Loss, MeanSquaredError,
@@ -188,6 +189,7 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 /// | `MaxPool<P>` | `[C, H, W]` to `[C, H / P, W / P]` | none |
 /// | `Flatten` | any to `[product]` | none |
 /// | `GlobalAveragePooling1D`, `GlobalMaxPooling1D` | a sequence `[T, D]` to `[D]` | none |
+/// | `SimpleRNN<UNITS>`, `SimpleRNN<UNITS, return_sequences = true>` | `[T, D]` to `[UNITS]`, or `[T, UNITS]` | kernel `[D, UNITS]`, recurrent kernel `[UNITS, UNITS]`, bias `[UNITS]` |
 /// | `Dropout<RATE>` (0 <= RATE < 1) | unchanged | none |
 /// | `BatchNormalization` | `[N]` or `[C, H, W]`, unchanged | gamma, beta `[C]`; state: moving mean and variance `[C]` |
 /// | `Residual(chain)` | unchanged (the chain must keep the shape) | the chain's |

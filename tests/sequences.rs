@@ -3,8 +3,8 @@
 
 use keelnet::gradcheck::{check_layer, random_batch};
 use keelnet::{
-    Batch, Dense, GELU, GlobalAveragePooling1D, GlobalMaxPooling1D, Layer, Rank1, Rank2, ReLU,
-    Softmax, network,
+    Batch, Chain, Dense, GELU, GlobalAveragePooling1D, GlobalMaxPooling1D, LastState, Layer, Rank1,
+    Rank2, ReLU, Sequences, SimpleRNN, Softmax, network,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -18,6 +18,36 @@ network! {
 
     /// Pooled by the maximum.
     struct MaxOfSteps: Input<5, 4> -> Dense<4, ReLU> -> GlobalMaxPooling1D -> Dense<2>;
+
+    /// Stacked recurrent layers, then a classifier.
+    struct Recurrent: Input<6, 3> -> SimpleRNN<5, return_sequences = true> -> SimpleRNN<4>
+        -> Dense<2, Softmax>;
+
+    /// A recurrent layer read at every step.
+    struct EveryStep: Input<4, 3> -> SimpleRNN<5, return_sequences = true> -> Dense<3, Softmax>;
+}
+
+#[test]
+fn recurrent_networks_gradient_check_and_count_like_keras() {
+    let x = random_batch::<Rank2<6, 3>>(3, 21);
+    if let Err(worst) = check_layer(&Recurrent::<f64>::new(22), &x, 23) {
+        panic!("Recurrent: {worst}");
+    }
+    let x = random_batch::<Rank2<4, 3>>(1, 24);
+    if let Err(worst) = check_layer(&EveryStep::<f64>::new(25), &x, 26) {
+        panic!("EveryStep: {worst}");
+    }
+    // Keras: units · (units + inputs + 1) a recurrent layer.
+    assert_eq!(Recurrent::<f32>::PARAM_COUNT, 5 * 9 + 4 * 10 + 4 * 2 + 2);
+    let summary = Recurrent::<f32>::SUMMARY;
+    assert!(
+        summary.contains("simple_rnn_1 (SimpleRNN)  (None, 6, 5)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("simple_rnn_2 (SimpleRNN)  (None, 4)"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -81,4 +111,98 @@ fn shapes_and_names_follow_keras() {
     // Dense<6> on [7, 5]: 5·6 + 6 parameters, shared by the steps.
     assert_eq!(MeanOfSteps::<f32>::PARAM_COUNT, 36 + 6 * 3 + 3);
     let _: &GlobalMaxPooling1D = &MaxOfSteps::<f32>::new(0).global_max_pooling1d_1;
+}
+
+#[test]
+fn simple_rnn_gradient_check() {
+    fn check<const T: usize>(batch: usize, seed: u64) {
+        let rng = &mut StdRng::seed_from_u64(seed);
+        let x = random_batch::<Rank2<T, 3>>(batch, seed);
+        let last = SimpleRNN::<3, 4, LastState, f64>::new(rng);
+        let every = SimpleRNN::<3, 4, Sequences, f64>::new(rng);
+        // Stacked: every state of the first is the second's input.
+        let stacked = Chain::new(
+            SimpleRNN::<3, 5, Sequences, f64>::new(rng),
+            SimpleRNN::<5, 2, LastState, f64>::new(rng),
+        );
+        let results = [
+            ("last state", check_layer(&last, &x, seed)),
+            ("sequences", check_layer(&every, &x, seed)),
+            ("stacked", check_layer(&stacked, &x, seed)),
+        ];
+        for (what, result) in results {
+            if let Err(worst) = result {
+                panic!("{what}, T = {T}, batch {batch}: {worst}");
+            }
+        }
+    }
+    check::<1>(2, 1);
+    check::<5>(1, 2);
+    check::<7>(3, 3);
+}
+
+#[test]
+fn simple_rnn_steps_as_keras_defines_them() {
+    let rnn = SimpleRNN::<2, 3, Sequences, f64>::new(&mut StdRng::seed_from_u64(5));
+    let x = random_batch::<Rank2<4, 2>>(1, 6);
+    let y = rnn.predict(&x);
+    // h_t = tanh(x_t W + h_{t-1} U + b), by plain loops.
+    let mut h = [0.0f64; 3];
+    for t in 0..4 {
+        let x_t = &x.as_slice()[t * 2..][..2];
+        let next: Vec<f64> = (0..3)
+            .map(|j| {
+                let input: f64 = (0..2).map(|i| x_t[i] * rnn.kernel[i * 3 + j]).sum();
+                let recurrent: f64 = (0..3).map(|i| h[i] * rnn.recurrent_kernel[i * 3 + j]).sum();
+                (input + recurrent + rnn.bias[j]).tanh()
+            })
+            .collect();
+        h.copy_from_slice(&next);
+        for (got, want) in y.as_slice()[t * 3..][..3].iter().zip(&h) {
+            assert!((got - want).abs() < 1e-12, "step {t}: {got} vs {want}");
+        }
+    }
+    // The recurrent kernel starts orthogonal.
+    let u = &rnn.recurrent_kernel;
+    let dot = |i: usize, j: usize| (0..3).map(|k| u[i * 3 + k] * u[j * 3 + k]).sum::<f64>();
+    assert!((dot(1, 1) - 1.0).abs() < 1e-12 && dot(0, 2).abs() < 1e-12);
+}
+
+/// The f32 layer (packed products) computes what the f64 one (plain
+/// loops) does, forward and backward.
+#[test]
+fn simple_rnn_in_f32_agrees_with_f64() {
+    let wide = SimpleRNN::<3, 17, Sequences, f64>::new(&mut StdRng::seed_from_u64(8));
+    let mut narrow = SimpleRNN::<3, 17, Sequences, f32>::new(&mut StdRng::seed_from_u64(0));
+    let to_f32 = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+    narrow.kernel = to_f32(&wide.kernel);
+    narrow.recurrent_kernel = to_f32(&wide.recurrent_kernel);
+    narrow.bias = to_f32(&wide.bias);
+    let x = random_batch::<Rank2<9, 3>>(5, 9);
+    let x32 =
+        Batch::<Rank2<9, 3>>::from_vec(x.as_slice().iter().map(|&v| v as f32).collect()).unwrap();
+    let (y, y32) = (wide.predict(&x), narrow.predict(&x32));
+    for (a, b) in y.as_slice().iter().zip(y32.as_slice()) {
+        assert!((a - f64::from(*b)).abs() < 1e-5, "{a} vs {b}");
+    }
+    let grads = |dy: &mut Batch<Rank2<9, 17>, f64>| {
+        let (mut cache, mut grads) = (Default::default(), Default::default());
+        let mut y = Batch::new();
+        wide.forward_train(&x, &mut y, &mut cache, &mut keelnet::TrainContext::new(0));
+        wide.backward(&x, &y, &mut cache, dy, None, &mut grads);
+        grads
+    };
+    let dy = random_batch::<Rank2<9, 17>>(5, 10);
+    let g64: keelnet::SimpleRnnGrads<f64> = grads(&mut dy.clone());
+    let (mut cache, mut g32) = (
+        Default::default(),
+        keelnet::SimpleRnnGrads::<f32>::default(),
+    );
+    let mut y = Batch::new();
+    narrow.forward_train(&x32, &mut y, &mut cache, &mut keelnet::TrainContext::new(0));
+    let mut dy32 = Batch::from_vec(dy.as_slice().iter().map(|&v| v as f32).collect()).unwrap();
+    narrow.backward(&x32, &y, &mut cache, &mut dy32, None, &mut g32);
+    for (a, b) in g64.recurrent_kernel.iter().zip(&g32.recurrent_kernel) {
+        assert!((a - f64::from(*b)).abs() < 1e-4, "{a} vs {b}");
+    }
 }

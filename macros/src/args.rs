@@ -125,6 +125,18 @@ impl<'a> Args<'a> {
         Some(self.named.remove(index).1)
     }
 
+    /// The option `key = true | false`, if given; anything else is an error.
+    pub fn bool_option(&mut self, key: &str) -> Option<bool> {
+        match self.option(key)? {
+            Value::Bool(v, _) => Some(*v),
+            other => {
+                let message = format!("`{key}` is `true` or `false`, not `{other}`");
+                self.diagnostics.error(other.span(), message);
+                None
+            }
+        }
+    }
+
     /// The option `key = N`, a whole number of at least 1, if given.
     pub fn count_option(&mut self, key: &str) -> Option<usize> {
         let value = self.option(key)?;

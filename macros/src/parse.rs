@@ -62,13 +62,14 @@ pub enum Arg {
 pub enum Value {
     Int(u64, Span),
     Float(f64, Span),
+    Bool(bool, Span),
     Name(Ident),
 }
 
 impl Value {
     pub fn span(&self) -> Span {
         match self {
-            Value::Int(_, span) | Value::Float(_, span) => *span,
+            Value::Int(_, span) | Value::Float(_, span) | Value::Bool(_, span) => *span,
             Value::Name(ident) => ident.span(),
         }
     }
@@ -79,6 +80,7 @@ impl std::fmt::Display for Value {
         match self {
             Value::Int(v, _) => write!(f, "{v}"),
             Value::Float(v, _) => write!(f, "{v:?}"),
+            Value::Bool(v, _) => write!(f, "{v}"),
             Value::Name(ident) => write!(f, "{ident}"),
         }
     }
@@ -202,8 +204,15 @@ impl Parse for Value {
         match input.parse::<Lit>() {
             Ok(Lit::Int(lit)) => Ok(Value::Int(lit.base10_parse()?, lit.span())),
             Ok(Lit::Float(lit)) => Ok(Value::Float(lit.base10_parse()?, lit.span())),
-            Ok(other) => Err(syn::Error::new(other.span(), "expected a number or a name")),
-            Err(e) => Err(syn::Error::new(e.span(), "expected a number or a name")),
+            Ok(Lit::Bool(lit)) => Ok(Value::Bool(lit.value, lit.span)),
+            Ok(other) => Err(syn::Error::new(
+                other.span(),
+                "expected a number, `true`, `false` or a name",
+            )),
+            Err(e) => Err(syn::Error::new(
+                e.span(),
+                "expected a number, `true`, `false` or a name",
+            )),
         }
     }
 }

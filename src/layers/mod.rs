@@ -12,6 +12,7 @@ mod global_max_pooling_1d;
 mod max_pool;
 mod residual;
 mod sequential;
+mod simple_rnn;
 
 pub use batch_norm::{BatchNormCache, BatchNormGrads, BatchNormalization};
 pub use chain::{Chain, ChainCache};
@@ -24,3 +25,4 @@ pub use global_max_pooling_1d::GlobalMaxPooling1D;
 pub use max_pool::MaxPool;
 pub use residual::{Residual, ResidualCache};
 pub use sequential::{Input, Sequential};
+pub use simple_rnn::{LastState, Returns, Sequences, SimpleRNN, SimpleRnnCache, SimpleRnnGrads};

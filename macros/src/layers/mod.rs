@@ -12,6 +12,7 @@ mod global_pooling_1d;
 mod max_pool;
 mod network;
 mod residual;
+mod simple_rnn;
 
 use proc_macro2::TokenStream;
 
@@ -93,6 +94,7 @@ pub const LAYERS: &[(&str, Parser)] = &[
     ("GlobalAveragePooling1D", global_pooling_1d::parse),
     ("GlobalMaxPooling1D", global_pooling_1d::parse),
     ("Dropout", dropout::parse),
+    ("SimpleRNN", simple_rnn::parse),
     ("Linear", activation::parse),
     ("ReLU", activation::parse),
     ("LeakyReLU", activation::parse),
