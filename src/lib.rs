@@ -150,10 +150,10 @@ pub use fusion::{OutputGrad, PairCache};
 pub use init::Init;
 pub use layer::{Layer, TrainContext};
 pub use layers::{
-    BatchNormCache, BatchNormGrads, BatchNormalization, Chain, ChainCache, Conv2D, Conv2DGrads,
-    Dense, DenseGrads, Dropout, Flatten, GlobalAveragePooling1D, GlobalMaxPooling1D, Input,
-    LastState, MaxPool, Residual, ResidualCache, Returns, Sequences, Sequential, SimpleRNN,
-    SimpleRnnCache, SimpleRnnGrads,
+    BatchNormCache, BatchNormGrads, BatchNormalization, Cell, Chain, ChainCache, Conv2D,
+    Conv2DGrads, Dense, DenseGrads, Dropout, Flatten, GlobalAveragePooling1D, GlobalMaxPooling1D,
+    Input, LSTM, LastState, LstmCell, MaxPool, Recurrent, RecurrentCache, RecurrentGrads, Residual,
+    ResidualCache, Returns, Sequences, Sequential, SimpleCell, SimpleRNN,
 };
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, GradientOf, Loss, MeanSquaredError,
@@ -190,6 +190,7 @@ pub use shape::{Rank1, Rank2, Rank3, Rank4, Shape};
 /// | `Flatten` | any to `[product]` | none |
 /// | `GlobalAveragePooling1D`, `GlobalMaxPooling1D` | a sequence `[T, D]` to `[D]` | none |
 /// | `SimpleRNN<UNITS>`, `SimpleRNN<UNITS, return_sequences = true>` | `[T, D]` to `[UNITS]`, or `[T, UNITS]` | kernel `[D, UNITS]`, recurrent kernel `[UNITS, UNITS]`, bias `[UNITS]` |
+/// | `LSTM<UNITS>`, `LSTM<UNITS, return_sequences = true>` | as `SimpleRNN` | kernel `[D, 4·UNITS]`, recurrent kernel `[UNITS, 4·UNITS]`, bias `[4·UNITS]` (gates `i, f, c, o`) |
 /// | `Dropout<RATE>` (0 <= RATE < 1) | unchanged | none |
 /// | `BatchNormalization` | `[N]` or `[C, H, W]`, unchanged | gamma, beta `[C]`; state: moving mean and variance `[C]` |
 /// | `Residual(chain)` | unchanged (the chain must keep the shape) | the chain's |

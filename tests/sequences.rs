@@ -1,10 +1,12 @@
-//! Sequences `[T, D]`: Dense on every step, and pooling over the steps, by
-//! hand and in `network!`, checked against finite differences.
+//! Sequences `[T, D]`: Dense on every step, pooling over the steps, and
+//! the recurrent layers, by hand and in `network!`, checked against finite
+//! differences.
 
 use keelnet::gradcheck::{check_layer, random_batch};
 use keelnet::{
-    Batch, Chain, Dense, GELU, GlobalAveragePooling1D, GlobalMaxPooling1D, LastState, Layer, Rank1,
-    Rank2, ReLU, Sequences, SimpleRNN, Softmax, network,
+    Batch, Cell, Chain, Dense, GELU, GlobalAveragePooling1D, GlobalMaxPooling1D, LSTM, LastState,
+    Layer, LstmCell, Rank1, Rank2, ReLU, Recurrent, Sequences, SimpleCell, SimpleRNN, Softmax,
+    network,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -20,26 +22,36 @@ network! {
     struct MaxOfSteps: Input<5, 4> -> Dense<4, ReLU> -> GlobalMaxPooling1D -> Dense<2>;
 
     /// Stacked recurrent layers, then a classifier.
-    struct Recurrent: Input<6, 3> -> SimpleRNN<5, return_sequences = true> -> SimpleRNN<4>
+    struct StackedRnn: Input<6, 3> -> SimpleRNN<5, return_sequences = true> -> SimpleRNN<4>
         -> Dense<2, Softmax>;
 
     /// A recurrent layer read at every step.
     struct EveryStep: Input<4, 3> -> SimpleRNN<5, return_sequences = true> -> Dense<3, Softmax>;
+
+    /// Stacked LSTMs, as the sentiment and language models use them.
+    struct Lstms: Input<5, 3> -> LSTM<4, return_sequences = true> -> LSTM<3> -> Dense<1, Sigmoid>;
 }
 
 #[test]
 fn recurrent_networks_gradient_check_and_count_like_keras() {
     let x = random_batch::<Rank2<6, 3>>(3, 21);
-    if let Err(worst) = check_layer(&Recurrent::<f64>::new(22), &x, 23) {
-        panic!("Recurrent: {worst}");
+    if let Err(worst) = check_layer(&StackedRnn::<f64>::new(22), &x, 23) {
+        panic!("StackedRnn: {worst}");
     }
     let x = random_batch::<Rank2<4, 3>>(1, 24);
     if let Err(worst) = check_layer(&EveryStep::<f64>::new(25), &x, 26) {
         panic!("EveryStep: {worst}");
     }
+    let x = random_batch::<Rank2<5, 3>>(2, 27);
+    if let Err(worst) = check_layer(&Lstms::<f64>::new(28), &x, 29) {
+        panic!("Lstms: {worst}");
+    }
+    // Keras: 4 · units · (units + inputs + 1) an LSTM.
+    assert_eq!(Lstms::<f32>::PARAM_COUNT, 4 * 4 * 8 + 4 * 3 * 8 + 3 + 1);
+    assert!(Lstms::<f32>::SUMMARY.contains("lstm_1 (LSTM)"));
     // Keras: units · (units + inputs + 1) a recurrent layer.
-    assert_eq!(Recurrent::<f32>::PARAM_COUNT, 5 * 9 + 4 * 10 + 4 * 2 + 2);
-    let summary = Recurrent::<f32>::SUMMARY;
+    assert_eq!(StackedRnn::<f32>::PARAM_COUNT, 5 * 9 + 4 * 10 + 4 * 2 + 2);
+    let summary = StackedRnn::<f32>::SUMMARY;
     assert!(
         summary.contains("simple_rnn_1 (SimpleRNN)  (None, 6, 5)"),
         "{summary}"
@@ -113,32 +125,38 @@ fn shapes_and_names_follow_keras() {
     let _: &GlobalMaxPooling1D = &MaxOfSteps::<f32>::new(0).global_max_pooling1d_1;
 }
 
-#[test]
-fn simple_rnn_gradient_check() {
-    fn check<const T: usize>(batch: usize, seed: u64) {
-        let rng = &mut StdRng::seed_from_u64(seed);
-        let x = random_batch::<Rank2<T, 3>>(batch, seed);
-        let last = SimpleRNN::<3, 4, LastState, f64>::new(rng);
-        let every = SimpleRNN::<3, 4, Sequences, f64>::new(rng);
-        // Stacked: every state of the first is the second's input.
-        let stacked = Chain::new(
-            SimpleRNN::<3, 5, Sequences, f64>::new(rng),
-            SimpleRNN::<5, 2, LastState, f64>::new(rng),
-        );
-        let results = [
-            ("last state", check_layer(&last, &x, seed)),
-            ("sequences", check_layer(&every, &x, seed)),
-            ("stacked", check_layer(&stacked, &x, seed)),
-        ];
-        for (what, result) in results {
-            if let Err(worst) = result {
-                panic!("{what}, T = {T}, batch {batch}: {worst}");
-            }
+/// `C`'s layer alone, with and without sequences, and stacked, at `T`
+/// steps and `batch` samples, against finite differences.
+fn check_recurrent<C: Cell, const T: usize>(batch: usize, seed: u64) {
+    let rng = &mut StdRng::seed_from_u64(seed);
+    let x = random_batch::<Rank2<T, 3>>(batch, seed);
+    let last = Recurrent::<3, 4, C, LastState, f64>::new(rng);
+    let every = Recurrent::<3, 4, C, Sequences, f64>::new(rng);
+    // Stacked: every state of the first is the second's input.
+    let stacked = Chain::new(
+        Recurrent::<3, 5, C, Sequences, f64>::new(rng),
+        Recurrent::<5, 2, C, LastState, f64>::new(rng),
+    );
+    let results = [
+        ("last state", check_layer(&last, &x, seed)),
+        ("sequences", check_layer(&every, &x, seed)),
+        ("stacked", check_layer(&stacked, &x, seed)),
+    ];
+    for (what, result) in results {
+        if let Err(worst) = result {
+            panic!("{what}, T = {T}, batch {batch}: {worst}");
         }
     }
-    check::<1>(2, 1);
-    check::<5>(1, 2);
-    check::<7>(3, 3);
+}
+
+#[test]
+fn recurrent_layers_gradient_check() {
+    check_recurrent::<SimpleCell, 1>(2, 1);
+    check_recurrent::<SimpleCell, 5>(1, 2);
+    check_recurrent::<SimpleCell, 7>(3, 3);
+    check_recurrent::<LstmCell, 1>(2, 31);
+    check_recurrent::<LstmCell, 5>(1, 32);
+    check_recurrent::<LstmCell, 7>(3, 33);
 }
 
 #[test]
@@ -193,10 +211,10 @@ fn simple_rnn_in_f32_agrees_with_f64() {
         grads
     };
     let dy = random_batch::<Rank2<9, 17>>(5, 10);
-    let g64: keelnet::SimpleRnnGrads<f64> = grads(&mut dy.clone());
+    let g64: keelnet::RecurrentGrads<f64> = grads(&mut dy.clone());
     let (mut cache, mut g32) = (
         Default::default(),
-        keelnet::SimpleRnnGrads::<f32>::default(),
+        keelnet::RecurrentGrads::<f32>::default(),
     );
     let mut y = Batch::new();
     narrow.forward_train(&x32, &mut y, &mut cache, &mut keelnet::TrainContext::new(0));
@@ -204,5 +222,37 @@ fn simple_rnn_in_f32_agrees_with_f64() {
     narrow.backward(&x32, &y, &mut cache, &mut dy32, None, &mut g32);
     for (a, b) in g64.recurrent_kernel.iter().zip(&g32.recurrent_kernel) {
         assert!((a - f64::from(*b)).abs() < 1e-4, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn lstm_steps_as_keras_defines_them() {
+    let lstm = LSTM::<2, 3, Sequences, f64>::new(&mut StdRng::seed_from_u64(7));
+    // The forget gate's bias starts at one.
+    assert_eq!(&lstm.bias[3..6], &[1.0; 3]);
+    let x = random_batch::<Rank2<4, 2>>(1, 8);
+    let y = lstm.predict(&x);
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let (mut h, mut c) = ([0.0f64; 3], [0.0f64; 3]);
+    for t in 0..4 {
+        let x_t = &x.as_slice()[t * 2..][..2];
+        let z: Vec<f64> = (0..12)
+            .map(|j| {
+                let input: f64 = (0..2).map(|i| x_t[i] * lstm.kernel[i * 12 + j]).sum();
+                let recurrent: f64 = (0..3)
+                    .map(|i| h[i] * lstm.recurrent_kernel[i * 12 + j])
+                    .sum();
+                input + recurrent + lstm.bias[j]
+            })
+            .collect();
+        for u in 0..3 {
+            let (i, f) = (sigmoid(z[u]), sigmoid(z[3 + u]));
+            let (g, o) = (z[6 + u].tanh(), sigmoid(z[9 + u]));
+            c[u] = f * c[u] + i * g;
+            h[u] = o * c[u].tanh();
+        }
+        for (got, want) in y.as_slice()[t * 3..][..3].iter().zip(&h) {
+            assert!((got - want).abs() < 1e-12, "step {t}: {got} vs {want}");
+        }
     }
 }

@@ -9,7 +9,9 @@ mod dropout;
 mod flatten;
 mod global_average_pooling_1d;
 mod global_max_pooling_1d;
+mod lstm;
 mod max_pool;
+mod recurrent;
 mod residual;
 mod sequential;
 mod simple_rnn;
@@ -22,7 +24,11 @@ pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use global_average_pooling_1d::GlobalAveragePooling1D;
 pub use global_max_pooling_1d::GlobalMaxPooling1D;
+pub use lstm::{LSTM, LstmCell};
 pub use max_pool::MaxPool;
+pub use recurrent::{
+    Cell, LastState, Recurrent, RecurrentCache, RecurrentGrads, Returns, Sequences,
+};
 pub use residual::{Residual, ResidualCache};
 pub use sequential::{Input, Sequential};
-pub use simple_rnn::{LastState, Returns, Sequences, SimpleRNN, SimpleRnnCache, SimpleRnnGrads};
+pub use simple_rnn::{SimpleCell, SimpleRNN};

@@ -11,8 +11,8 @@ mod flatten;
 mod global_pooling_1d;
 mod max_pool;
 mod network;
+mod recurrent;
 mod residual;
-mod simple_rnn;
 
 use proc_macro2::TokenStream;
 
@@ -94,7 +94,8 @@ pub const LAYERS: &[(&str, Parser)] = &[
     ("GlobalAveragePooling1D", global_pooling_1d::parse),
     ("GlobalMaxPooling1D", global_pooling_1d::parse),
     ("Dropout", dropout::parse),
-    ("SimpleRNN", simple_rnn::parse),
+    ("SimpleRNN", recurrent::parse),
+    ("LSTM", recurrent::parse),
     ("Linear", activation::parse),
     ("ReLU", activation::parse),
     ("LeakyReLU", activation::parse),

@@ -1,7 +1,8 @@
-//! `SimpleRNN<UNITS>`, with the option `return_sequences = true`.
+//! The recurrent layers, `SimpleRNN<UNITS>` and `LSTM<UNITS>`, with the
+//! option `return_sequences = true`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::LayerPlan;
 use crate::args::Args;
@@ -9,10 +10,11 @@ use crate::diagnostics::Diagnostics;
 use crate::parse::LayerCall;
 use crate::shape::Shape;
 
-const USAGE: &str =
-    "`SimpleRNN<UNITS>`, with the option `return_sequences = true` for the state at every step";
+const USAGE: &str = "`SimpleRNN<UNITS>` or `LSTM<UNITS>`, with the option `return_sequences = true` for the state at every step";
 
-struct SimpleRnn {
+struct Recurrent {
+    /// `SimpleRNN` or `LSTM`.
+    name: String,
     units: usize,
     sequences: bool,
 }
@@ -22,15 +24,32 @@ pub fn parse(call: &LayerCall) -> Result<Box<dyn LayerPlan>, Diagnostics> {
     let units = args.count("number of units");
     let sequences = args.bool_option("return_sequences").unwrap_or(false);
     let diagnostics = args.finish();
+    let name = call.name.to_string();
     match units {
-        Some(units) if diagnostics.is_empty() => Ok(Box::new(SimpleRnn { units, sequences })),
+        Some(units) if diagnostics.is_empty() => Ok(Box::new(Recurrent {
+            name,
+            units,
+            sequences,
+        })),
         _ => Err(diagnostics),
     }
 }
 
-impl LayerPlan for SimpleRnn {
+impl Recurrent {
+    /// The gates whose weights sit side by side: one, or LSTM's four.
+    fn gates(&self) -> usize {
+        if self.name == "LSTM" { 4 } else { 1 }
+    }
+}
+
+impl LayerPlan for Recurrent {
+    // Keras' names: `simple_rnn`, `lstm`.
     fn prefix(&self) -> String {
-        "simple_rnn".into()
+        if self.name == "LSTM" {
+            "lstm".into()
+        } else {
+            "simple_rnn".into()
+        }
     }
 
     // [T, D] -> [UNITS], or [T, UNITS] with return_sequences
@@ -39,8 +58,8 @@ impl LayerPlan for SimpleRnn {
             [steps, _] if self.sequences => Ok(Shape(vec![steps, self.units])),
             [_, _] => Ok(Shape(vec![self.units])),
             _ => Err(format!(
-                "`SimpleRNN<{}>` takes a sequence [T, D], but receives shape {input}",
-                self.units
+                "`{}<{}>` takes a sequence [T, D], but receives shape {input}",
+                self.name, self.units
             )),
         }
     }
@@ -52,16 +71,18 @@ impl LayerPlan for SimpleRnn {
         } else {
             quote!(::keelnet::LastState)
         };
-        quote!(::keelnet::SimpleRNN<#features, #units, #returns, F>)
+        let name = format_ident!("{}", self.name);
+        quote!(::keelnet::#name<#features, #units, #returns, F>)
     }
 
     fn init(&self) -> TokenStream {
-        quote!(::keelnet::SimpleRNN::new(&mut *rng))
+        let name = format_ident!("{}", self.name);
+        quote!(::keelnet::#name::new(&mut *rng))
     }
 
-    // kernel [D, UNITS], recurrent kernel [UNITS, UNITS], bias [UNITS]
+    // kernel [D, G·UNITS], recurrent kernel [UNITS, G·UNITS], bias [G·UNITS]
     fn param_count(&self, input: &Shape, _output: &Shape) -> usize {
         let features = input.0.last().copied().unwrap_or(0);
-        (features + self.units + 1) * self.units
+        self.gates() * (features + self.units + 1) * self.units
     }
 }
