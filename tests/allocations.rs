@@ -45,6 +45,8 @@ network! {
     struct Cnn: Input<1, 28, 28>
         -> Conv2D<8, 3, ReLU> -> MaxPool<2> -> Conv2D<16, 3, ReLU> -> MaxPool<2>
         -> Flatten -> Dropout<0.2> -> Dense<10, Softmax>;
+    struct Rnn: Input<16, 8>
+        -> LSTM<32, return_sequences = true> -> SimpleRNN<16> -> Dense<10, Softmax>;
 }
 
 /// Allocations made by `steps` calls of `step` after four warm-up calls,
@@ -95,4 +97,12 @@ fn training_steps_allocate_nothing_once_warm() {
             .unwrap();
     });
     assert_eq!(count, 0, "the CNN's training step allocated");
+
+    let sequences = Batch::<Rank2<16, 8>>::from_vec(x.as_slice()[..64 * 128].to_vec()).unwrap();
+    let mut rnn = Model::compile(Rnn::new(0), Adam::default(), CategoricalCrossentropy);
+    let count = allocations_in_steady_state(10, || {
+        rnn.train_on_batch::<Batch<Rank1<10>>>(&sequences, &targets, &mut ctx)
+            .unwrap();
+    });
+    assert_eq!(count, 0, "the recurrent network's training step allocated");
 }
