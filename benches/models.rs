@@ -4,8 +4,10 @@
 //! `cargo bench --bench models`
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
+mod common;
+
+use common::timed_on_pool;
 use criterion::{Criterion, criterion_group, criterion_main};
 use keelnet::prelude::*;
 use keelnet::train::{Model, Targets};
@@ -32,20 +34,6 @@ fn images<S: Shape>(len: usize) -> Batch<S> {
 fn one_hot(len: usize) -> Batch<Rank1<10>> {
     keelnet::datasets::to_categorical(&(0..len).map(|i| i % 10).collect::<Vec<_>>())
         .expect("digits")
-}
-
-/// Times `iters` calls of `f` on a thread of rayon's pool, where `fit`
-/// runs its steps: the kernels' parallel parts are then shared out from
-/// inside the pool, not handed to it from outside (and waited for asleep)
-/// at every call.
-fn timed_on_pool(iters: u64, mut f: impl FnMut() + Send) -> Duration {
-    rayon::scope(|_| {
-        let start = Instant::now();
-        for _ in 0..iters {
-            f();
-        }
-        start.elapsed()
-    })
 }
 
 /// One optimization step (forward, loss, backward, Adam) at the reference batch size.
