@@ -34,7 +34,18 @@ use crate::Float;
 /// assert_eq!(dx, [1.0, 2.0, 1.0, 2.0, 4.0, 2.0, 1.0, 2.0, 1.0]);
 /// ```
 pub fn fold<F: Float>(g: &ConvGeometry, d_cols: &[F], kernel_offsets: &[usize], dxs: &mut [F]) {
-    let (in_len, positions, ld) = check_fold(g, d_cols.len(), kernel_offsets, dxs.len());
+    let sizes = check_fold(g, d_cols.len(), kernel_offsets, dxs.len());
+    fold_checked(g, d_cols, kernel_offsets, dxs, sizes);
+}
+
+/// [`fold`] past its checks, with the sizes [`check_fold`] gave.
+fn fold_checked<F: Float>(
+    g: &ConvGeometry,
+    d_cols: &[F],
+    kernel_offsets: &[usize],
+    dxs: &mut [F],
+    (in_len, positions, ld): (usize, usize, usize),
+) {
     dxs.par_chunks_exact_mut(in_len.max(1))
         .enumerate()
         .for_each(|(b, dx)| {
@@ -164,7 +175,7 @@ pub(crate) fn fold_f32(
     kernel_offsets: &[usize],
     dxs: &mut [f32],
 ) {
-    check_fold(g, d_cols.len(), kernel_offsets, dxs.len());
+    let sizes = check_fold(g, d_cols.len(), kernel_offsets, dxs.len());
     #[cfg(target_arch = "x86_64")]
     {
         let (hp, wp) = g.padded_size();
@@ -219,7 +230,7 @@ pub(crate) fn fold_f32(
             return;
         }
     }
-    fold(g, d_cols, kernel_offsets, dxs);
+    fold_checked(g, d_cols, kernel_offsets, dxs, sizes);
 }
 
 /// Lanes of an AVX-512 vector of `f32`.

@@ -30,8 +30,19 @@ pub fn tap_sums<F: crate::Float>(
     taps: &[usize],
     d_weight: &mut [F],
 ) {
-    let n = taps.len();
     check_sizes((dz.len(), len), x.len(), taps, d_weight.len());
+    tap_sums_checked(dz, len, x, taps, d_weight);
+}
+
+/// [`tap_sums`] past its checks.
+fn tap_sums_checked<F: crate::Float>(
+    dz: &[F],
+    len: usize,
+    x: &[F],
+    taps: &[usize],
+    d_weight: &mut [F],
+) {
+    let n = taps.len();
     for (i, dz) in dz.chunks_exact(len.max(1)).enumerate() {
         for (t, &tap) in taps.iter().enumerate() {
             let x = &x[tap..][..len];
@@ -91,7 +102,7 @@ pub(crate) fn tap_sums_f32(
             )
         };
     }
-    tap_sums(&dz[whole * len..], len, x, taps, &mut d_weight[whole * n..]);
+    tap_sums_checked(&dz[whole * len..], len, x, taps, &mut d_weight[whole * n..]);
 }
 
 /// [`tap_sums`] of four planes: eight positions at a time, the sums of

@@ -47,15 +47,16 @@ pub trait LayerPlan {
     /// (reborrow it: `&mut *rng`).
     fn init(&self) -> TokenStream;
 
-    /// The number of trainable parameters.
+    /// The number of trainable parameters: the nested network's, if any.
     fn param_count(&self, _input: &Shape, _output: &Shape) -> usize {
-        0
+        self.nested().map_or(0, crate::summary::param_count)
     }
 
     /// The number of non-trainable values (BatchNormalization's moving
-    /// statistics), which Keras' summary counts apart.
+    /// statistics), which Keras' summary counts apart: the nested
+    /// network's, if any.
     fn state_count(&self, _input: &Shape, _output: &Shape) -> usize {
-        0
+        self.nested().map_or(0, crate::summary::state_count)
     }
 
     /// The activation the layer ends in, if any.

@@ -9,7 +9,6 @@ use syn::Ident;
 use super::LayerPlan;
 use crate::plan::Network;
 use crate::shape::Shape;
-use crate::summary::{param_count, state_count};
 
 /// `-> EncoderBlock ->`: the network's own struct, its shapes as planned.
 pub struct NetworkLayer {
@@ -67,14 +66,6 @@ impl LayerPlan for NetworkLayer {
     fn init(&self) -> TokenStream {
         let name = &self.name;
         quote!(#name::from_rng(&mut *rng))
-    }
-
-    fn param_count(&self, _input: &Shape, _output: &Shape) -> usize {
-        param_count(&self.net)
-    }
-
-    fn state_count(&self, _input: &Shape, _output: &Shape) -> usize {
-        state_count(&self.net)
     }
 
     fn nested(&self) -> Option<&Network> {

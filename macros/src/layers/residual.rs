@@ -7,7 +7,6 @@ use super::LayerPlan;
 use crate::emit;
 use crate::plan::{Item, Network};
 use crate::shape::Shape;
-use crate::summary::{param_count, state_count};
 
 /// A residual block: its chain, planned as a network of its own, which
 /// the macro emits beside the network that holds it.
@@ -48,14 +47,6 @@ impl LayerPlan for ResidualBlock {
     fn init(&self) -> TokenStream {
         let name = &self.item.name;
         quote!(::keelnet::Residual::new(#name::from_rng(&mut *rng)))
-    }
-
-    fn param_count(&self, _input: &Shape, _output: &Shape) -> usize {
-        param_count(&self.net)
-    }
-
-    fn state_count(&self, _input: &Shape, _output: &Shape) -> usize {
-        state_count(&self.net)
     }
 
     fn nested(&self) -> Option<&Network> {
